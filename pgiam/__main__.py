@@ -1,0 +1,3 @@
+from pgiam.cli import main
+
+raise SystemExit(main())
