@@ -1,0 +1,95 @@
+"""IAM policy evaluation: documents, matching, conditions, decisions. Pure: no I/O.
+
+Public API (import from ``pgiam.iam``)::
+
+    parse_policy(document, *, kind=None) -> Policy      # JSON text or mapping; strict grammar
+    PolicyDocumentError(ValueError, PgiamError)          # .where ("Statement[1].Condition...") .what
+    Policy(version, id, statements)                      # .variables_enabled
+    Statement(effect, sid, actions, not_actions, resources, not_resources,
+              principal, not_principal, conditions, index)
+    Condition(operator, key, values)                     # values as text; .spec: qualifier/base/if_exists
+    Principal(kind, identifier)                          # kind: AWS | Federated | Service | CanonicalUser
+    PrincipalSpec                                        # the Principal element: kind -> identifiers
+    Request(action, resource, principal=None, context={})
+    Decision(effect, statement, policy_name)             # effect: Allow | ExplicitDeny | ImplicitDeny; .allowed
+    NamedPolicy(name, policy)
+    evaluate_identity_policies(policies, request, *, permissions_boundary=None) -> Decision
+    evaluate_trust_policy(policy, request) -> Decision   # = evaluate_resource_policy: Principal matters
+    statement_applies(statement, request, *, variables_enabled=True, check_principal=False) -> bool
+    wildcard_match(pattern, value, *, case_sensitive=True) -> bool   # IAM * and ?, all else literal
+    action_matches(pattern, action) -> bool              # case-insensitive
+    arn_matches(pattern, arn) -> bool                    # ArnLike: six components compared apart
+    resource_matches(pattern, resource) -> bool          # the Resource element's ARN wildcards
+    expand_actions(pattern) -> frozenset[str]            # known actions covered (policy_sentry)
+    statement_actions(actions, not_actions) -> frozenset[str]
+    canonical_action(action) / is_known_action(action)
+    parse_arn(arn) -> Arn(partition, service, region, account, resource)   # ArnError if not an ARN
+
+Semantics follow the IAM User Guide; the choices where it is silent, and what is not modelled
+(SCPs, RCPs, session policies, cross-account double allow), are in ``docs/iam-engine.md`` and in
+the docstrings of the modules: :mod:`.document` (grammar), :mod:`.wildcard`, :mod:`.arn`,
+:mod:`.variables`, :mod:`.principals`, :mod:`.conditions`, :mod:`.evaluation`, :mod:`.actions`.
+"""
+
+from pgiam.iam.actions import (
+    canonical_action,
+    expand_actions,
+    is_known_action,
+    known_actions,
+    statement_actions,
+)
+from pgiam.iam.arn import (
+    Arn,
+    ArnError,
+    arn_matches,
+    is_arn,
+    parse_arn,
+    resource_matches,
+)
+from pgiam.iam.conditions import Condition, OperatorSpec, parse_operator
+from pgiam.iam.document import Policy, PolicyKind, Statement, parse_policy
+from pgiam.iam.errors import PolicyDocumentError
+from pgiam.iam.evaluation import (
+    Decision,
+    NamedPolicy,
+    evaluate_identity_policies,
+    evaluate_resource_policy,
+    evaluate_trust_policy,
+    statement_applies,
+)
+from pgiam.iam.principals import Principal, PrincipalSpec
+from pgiam.iam.request import Request
+from pgiam.iam.wildcard import action_matches, wildcard_match
+
+__all__ = [
+    "Arn",
+    "ArnError",
+    "Condition",
+    "Decision",
+    "NamedPolicy",
+    "OperatorSpec",
+    "Policy",
+    "PolicyDocumentError",
+    "PolicyKind",
+    "Principal",
+    "PrincipalSpec",
+    "Request",
+    "Statement",
+    "action_matches",
+    "arn_matches",
+    "canonical_action",
+    "evaluate_identity_policies",
+    "evaluate_resource_policy",
+    "evaluate_trust_policy",
+    "expand_actions",
+    "is_arn",
+    "is_known_action",
+    "known_actions",
+    "parse_arn",
+    "parse_operator",
+    "parse_policy",
+    "resource_matches",
+    "statement_actions",
+    "statement_applies",
+    "wildcard_match",
+]

@@ -1,0 +1,180 @@
+"""Decisions: whether a statement applies to a request, and how policies combine.
+
+IAM User Guide, "Policy evaluation logic": an explicit ``Deny`` in any applicable statement wins;
+otherwise an applicable ``Allow`` allows; otherwise the request is implicitly denied. With a
+permissions boundary the identity policies and the boundary must both allow (an explicit deny in
+either wins). Not modelled: SCPs/RCPs, session policies, and the cross-account rule that needs
+both the identity and the resource policy to allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from pgiam.iam.arn import resource_tokens_match
+from pgiam.iam.conditions import evaluate_condition
+from pgiam.iam.document import Policy, Statement
+from pgiam.iam.errors import PolicyDocumentError
+from pgiam.iam.principals import not_principal_applies, principal_matches
+from pgiam.iam.request import Request
+from pgiam.iam.variables import UnresolvedVariable, parse_template, resolve_tokens
+from pgiam.iam.wildcard import action_matches
+
+Effect = Literal["Allow", "ExplicitDeny", "ImplicitDeny"]
+
+
+@dataclass(frozen=True)
+class NamedPolicy:
+    """A policy with the name reports give it (``inline:app``, ``arn:aws:iam::aws:policy/X``)."""
+
+    name: str
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome and what decided it: the first applicable Deny statement, else the first
+    applicable Allow statement, else nothing (``ImplicitDeny``)."""
+
+    effect: Effect
+    statement: Statement | None = None
+    policy_name: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.effect == "Allow"
+
+    def __str__(self) -> str:
+        if self.statement is None:
+            return self.effect if self.policy_name is None else f"{self.effect} by {self.policy_name}"
+        where = (
+            self.statement.label if self.policy_name is None else f"{self.policy_name} {self.statement.label}"
+        )
+        return f"{self.effect} by {where}"
+
+
+IMPLICIT_DENY = Decision("ImplicitDeny")
+
+
+def action_applies(statement: Statement, action: str) -> bool:
+    """``Action``: any entry matches; ``NotAction``: no entry matches."""
+    if statement.actions is not None:
+        return any(action_matches(pattern, action) for pattern in statement.actions)
+    assert statement.not_actions is not None
+    return not any(action_matches(pattern, action) for pattern in statement.not_actions)
+
+
+def resource_applies(statement: Statement, request: Request, variables_enabled: bool) -> bool:
+    """``Resource``: any entry matches; ``NotResource``: none does; neither (a trust policy):
+    the statement is about the policy's own resource. Raises :class:`UnresolvedVariable`."""
+    patterns = statement.resources if statement.resources is not None else statement.not_resources
+    if patterns is None:
+        return True
+    resolved = [
+        resolve_tokens(parse_template(pattern, variables_enabled), request.context_value)
+        for pattern in patterns
+    ]
+    matched = any(resource_tokens_match(tokens, request.resource) for tokens in resolved)
+    return matched if statement.resources is not None else not matched
+
+
+def principal_applies(statement: Statement, request: Request) -> bool:
+    """``Principal`` names the caller, or ``NotPrincipal`` does not exclude it."""
+    if statement.principal is not None:
+        return principal_matches(statement.principal, request.principal)
+    if statement.not_principal is not None:
+        return not_principal_applies(statement.not_principal, request.principal)
+    return False
+
+
+def conditions_hold(statement: Statement, request: Request, variables_enabled: bool) -> bool:
+    """Every condition holds. Raises :class:`UnresolvedVariable`."""
+    return all(
+        evaluate_condition(condition, request.context_value, variables_enabled)
+        for condition in statement.conditions
+    )
+
+
+def statement_applies(
+    statement: Statement, request: Request, *, variables_enabled: bool = True, check_principal: bool = False
+) -> bool:
+    """Whether the statement covers the request (its effect aside).
+
+    A policy variable that has no value and no default makes the statement not apply (AWS:
+    "any attempt to match it fails and causes the statement to be invalid").
+    """
+    if not action_applies(statement, request.action):
+        return False
+    if check_principal and not principal_applies(statement, request):
+        return False
+    try:
+        return resource_applies(statement, request, variables_enabled) and conditions_hold(
+            statement, request, variables_enabled
+        )
+    except UnresolvedVariable:
+        return False
+
+
+def _decide(policies: Iterable[Policy | NamedPolicy], request: Request, *, check_principal: bool) -> Decision:
+    allow: Decision | None = None
+    for item in policies:
+        name, policy = (item.name, item.policy) if isinstance(item, NamedPolicy) else (item.id, item)
+        for statement in policy.statements:
+            if not check_principal and (
+                statement.principal is not None or statement.not_principal is not None
+            ):
+                raise PolicyDocumentError(
+                    f"{name + ' ' if name else ''}Statement[{statement.index}].Principal",
+                    "an identity-based policy cannot name a principal",
+                )
+            if not statement_applies(
+                statement,
+                request,
+                variables_enabled=policy.variables_enabled,
+                check_principal=check_principal,
+            ):
+                continue
+            if statement.effect == "Deny":
+                return Decision("ExplicitDeny", statement, name)
+            if allow is None:
+                allow = Decision("Allow", statement, name)
+    return allow or IMPLICIT_DENY
+
+
+def evaluate_identity_policies(
+    policies: Iterable[Policy | NamedPolicy],
+    request: Request,
+    *,
+    permissions_boundary: Policy | NamedPolicy | None = None,
+) -> Decision:
+    """Decide a request against a principal's identity policies (inline and attached managed),
+    optionally bounded by a permissions boundary. The request principal is not consulted:
+    identity policies have no Principal element."""
+    decision = _decide(policies, request, check_principal=False)
+    if permissions_boundary is None or decision.effect == "ExplicitDeny":
+        return decision
+    bound = _decide([permissions_boundary], request, check_principal=False)
+    if bound.effect == "ExplicitDeny":
+        return bound
+    if decision.allowed and not bound.allowed:
+        name = (
+            permissions_boundary.name
+            if isinstance(permissions_boundary, NamedPolicy)
+            else permissions_boundary.id
+        )
+        return Decision("ImplicitDeny", None, name)
+    return decision
+
+
+def evaluate_resource_policy(policy: Policy | NamedPolicy, request: Request) -> Decision:
+    """Decide a request against a resource-based policy: every statement must name the caller
+    in ``Principal`` (or not exclude it in ``NotPrincipal``) to apply."""
+    return _decide([policy], request, check_principal=True)
+
+
+def evaluate_trust_policy(policy: Policy | NamedPolicy, request: Request) -> Decision:
+    """Decide ``sts:AssumeRole*`` against a role's trust policy (a resource-based policy whose
+    resource is the role): Principal/NotPrincipal, Action and Condition decide."""
+    return evaluate_resource_policy(policy, request)
