@@ -1,0 +1,217 @@
+"""The local cloud's daemon: ``python -m pgiam.localcloud.daemon --state-dir DIR --ready-fd N``,
+started by ``pgiam localcloud up`` in its own session. It binds its servers, starts the
+extensions, writes ``state.json``, reports the same JSON on the ready pipe, and serves until
+SIGTERM or SIGINT; then stops the extensions (reverse order) and its servers.
+
+On a failure before ready it writes ``{"error": ...}`` on the pipe, logs the traceback and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import ssl
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pgiam.localcloud.ca import load_or_create
+from pgiam.localcloud.extensions import EXTENSION_MODULES, Cloud, Extension, load_extensions
+from pgiam.localcloud.gateway import Gateway, HandlerRegistry
+from pgiam.localcloud.identity import DEFAULT_ACCOUNT_ID, IdentityDirectory, MotoCredentialIssuer
+from pgiam.localcloud.jwks import HttpsKeySource
+from pgiam.localcloud.oidc import (
+    ServiceAccountIssuer,
+    issuer_url,
+    load_private_key,
+    new_issuer_id,
+    new_signing_key,
+    private_key_pem,
+    without_scheme,
+)
+from pgiam.localcloud.oidc_server import OidcApp
+from pgiam.localcloud.processes import ProcessRegistry
+from pgiam.localcloud.serviceaccounts import DEFAULT_AUDIENCE
+from pgiam.localcloud.servers import LOOPBACK, LoopbackServer, tls_server_context
+from pgiam.localcloud.statedir import StateDir, write_json, write_secret
+from pgiam.localcloud.sts import StrictSts
+from pgiam.localcloud.sts_handler import ACTION as WEB_IDENTITY_ACTION
+from pgiam.localcloud.sts_handler import AssumeRoleWithWebIdentityHandler, seal_moto_web_identity
+
+log = logging.getLogger("pgiam.localcloud.daemon")
+PARTITION = "aws"
+ISSUER_HOST = "localhost"
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="pgiam.localcloud.daemon")
+    parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--ready-fd", type=int, required=True)
+    parser.add_argument("--extension", action="append", default=[])
+    return parser.parse_args(argv)
+
+
+def configure_logging(state: StateDir) -> None:
+    handler = logging.FileHandler(state.log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def signing_issuer(state: StateDir, port: int) -> ServiceAccountIssuer:
+    if state.signing_key.is_file():
+        key = load_private_key(state.signing_key.read_bytes())
+    else:
+        key = new_signing_key()
+        write_secret(state.signing_key, private_key_pem(key))
+    return ServiceAccountIssuer(issuer_url(ISSUER_HOST, port, new_issuer_id()), key)
+
+
+class Daemon:
+    def __init__(self, state: StateDir, region: str, extension_modules: Sequence[str]) -> None:
+        self.state = state
+        self.region = region
+        self.extension_modules = tuple(extension_modules)
+        self.stop_requested = threading.Event()
+        self.servers: list[LoopbackServer] = []
+        self.started: list[Extension] = []
+
+    def build(self) -> dict[str, Any]:
+        """Everything up to serving; returns the ``up`` JSON."""
+        started_at = time.time()
+        ca = load_or_create(self.state.ca_cert, self.state.ca_key)
+
+        oidc_server = LoopbackServer(None)
+        self.servers.append(oidc_server)
+        issuer = signing_issuer(self.state, oidc_server.bound_port)
+        cert_pem, key_pem = ca.issue_server_certificate([ISSUER_HOST], [LOOPBACK, "::1"])
+        self.state.oidc_cert.write_bytes(cert_pem)
+        write_secret(self.state.oidc_key, key_pem)
+        oidc_server.app = OidcApp(issuer)
+        oidc_server.tls_context = tls_server_context(str(self.state.oidc_cert), str(self.state.oidc_key))
+
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        registry = HandlerRegistry()
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        aws_server = LoopbackServer(Gateway(moto_app, registry, self.region))
+        self.servers.append(aws_server)
+        endpoint_url = f"http://{LOOPBACK}:{aws_server.bound_port}"
+
+        identity = IdentityDirectory(DEFAULT_ACCOUNT_ID, PARTITION, self.region)
+        trust = ssl.create_default_context(cafile=str(self.state.ca_cert))
+        sts = StrictSts(identity, HttpsKeySource(trust), MotoCredentialIssuer(identity),
+                        account_id=DEFAULT_ACCOUNT_ID)
+        registry.register("sts", WEB_IDENTITY_ACTION, AssumeRoleWithWebIdentityHandler(sts))
+        seal_moto_web_identity()
+
+        cloud = Cloud(region=self.region, account_id=DEFAULT_ACCOUNT_ID, partition=PARTITION,
+                      endpoint_url=endpoint_url, issuer=issuer.issuer, state=self.state, ca=ca,
+                      gateway=registry, identity=identity,
+                      processes=ProcessRegistry(self.state.processes_dir))
+        for server, name in ((oidc_server, "oidc"), (aws_server, "aws")):
+            server.start(f"localcloud-{name}")
+        extension_info: dict[str, Any] = {}
+        for extension in load_extensions(self.extension_modules):
+            log.info("starting extension %s", extension.name)
+            extension.start(cloud)
+            self.started.append(extension)
+            extension_info[extension.name] = dict(extension.info())
+
+        info = {
+            "region": self.region,
+            "account_id": DEFAULT_ACCOUNT_ID,
+            "partition": PARTITION,
+            "endpoint_url": endpoint_url,
+            "oidc": {
+                "issuer": issuer.issuer,
+                "issuer_host_path": without_scheme(issuer.issuer),
+                "jwks_uri": issuer.jwks_uri,
+                "discovery_url": f"{issuer.issuer}/.well-known/openid-configuration",
+                "kid": issuer.kid,
+                "audience": DEFAULT_AUDIENCE,
+                "thumbprint": ca.sha1_thumbprint,
+            },
+            "ca_bundle": str(self.state.ca_cert),
+            "pid": os.getpid(),
+            "state_dir": str(self.state.path),
+            "log": str(self.state.log_file),
+            "extensions": extension_info,
+        }
+        write_json(self.state.state_file, info)
+        log.info("serving: endpoint %s, issuer %s (%.0f ms)", endpoint_url, issuer.issuer,
+                 (time.time() - started_at) * 1000)
+        return info
+
+    def shutdown(self) -> None:
+        for extension in reversed(self.started):
+            try:
+                extension.stop()
+            except Exception:
+                log.exception("extension %s failed to stop", extension.name)
+        self.started.clear()
+        for server in self.servers:
+            try:
+                server.stop()
+            except Exception:
+                log.exception("server failed to stop")
+        self.servers.clear()
+        try:
+            self.state.state_file.unlink()
+        except FileNotFoundError:
+            pass
+        log.info("stopped")
+
+
+def report(fd: int, data: dict[str, Any]) -> None:
+    """Answer ``up`` on the ready pipe; if ``up`` is gone (interrupted), it stops us itself."""
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as pipe:
+            pipe.write(json.dumps(data) + "\n")
+    except BrokenPipeError:
+        log.warning("up no longer waits for the answer")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    state = StateDir(args.state_dir)
+    configure_logging(state)
+    daemon = Daemon(state, args.region, EXTENSION_MODULES + tuple(args.extension))
+    signal.signal(signal.SIGTERM, lambda *_: daemon.stop_requested.set())
+    signal.signal(signal.SIGINT, lambda *_: daemon.stop_requested.set())
+    log.info("starting (pid %d, region %s)", os.getpid(), args.region)
+    try:
+        info = daemon.build()
+    except Exception as exc:
+        log.exception("startup failed")
+        daemon.shutdown()
+        report(args.ready_fd, {"error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    report(args.ready_fd, info)
+    while not daemon.stop_requested.wait(1.0):
+        pass
+    log.info("stop requested")
+    daemon.shutdown()
+    return 0
+
+
+def run() -> None:
+    """Exit without the interpreter's teardown of moto's modules (a few hundred ms that ``down``
+    would wait for); everything the daemon owns is stopped and its log flushed by then."""
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    run()
