@@ -16,6 +16,32 @@ for program_dir in (ROOT / "infra", ROOT / "policies"):
 LAYERS = ("unit", "integration", "e2e")
 
 
+def _layers_deselected_by(markexpr: str) -> set[str]:
+    """The layers a ``-m`` expression that names only layers can never select, so that
+    ``pytest -m unit`` does not import (and pay for) the integration and e2e modules at all."""
+    if not markexpr:
+        return set()
+    from _pytest.mark.expression import Expression  # pytest's own parser for -m
+
+    expression = Expression.compile(markexpr)
+    idents = getattr(expression, "idents", None)
+    if idents is None or not set(idents()) <= set(LAYERS):
+        return set()
+    return {layer for layer in LAYERS
+            if not expression.evaluate(lambda name, **_: name == layer)}
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    path = collection_path.resolve()
+    parts = path.relative_to(ROOT).parts if path.is_relative_to(ROOT) else ()
+    if len(parts) >= 2 and parts[0] == "tests" and parts[1] in LAYERS:
+        if not hasattr(config, "_pgiam_skipped_layers"):
+            config._pgiam_skipped_layers = _layers_deselected_by(config.getoption("markexpr"))
+        if parts[1] in config._pgiam_skipped_layers:
+            return True
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test's layer is its directory under tests/; a marker of another layer is an error."""
     for item in items:
