@@ -1,0 +1,201 @@
+"""The LDAP simple-bind responder PostgreSQL's ``ldap`` authentication asks. Protocol translation
+only: it reads a BindRequest, hands the bind DN's user and resource id and the password (the IAM
+token) to an injected ``authenticate``, and answers success (0) or invalidCredentials (49) with
+no diagnostic message. An UnbindRequest, anything else, garbage, an oversized message or a
+silent client closes the connection; other connections are served meanwhile.
+
+LDAP messages are BER. The framing (tag and length of the outer SEQUENCE) is read first, so that
+the size is known and bounded before the body is buffered; :mod:`.ldap_messages` decodes and
+encodes the messages themselves (why by hand: see there).
+
+The responder runs its own asyncio loop in a thread and calls ``authenticate`` (the token check,
+a few hundred microseconds of pure computation over in-memory state) on the loop itself: handing
+it to a thread pool would add two thread switches per login and, under the GIL, gain nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Callable
+
+from pgiam.localcloud.rds.hba import parse_bind_dn
+from pgiam.localcloud.rds.ldap_messages import BindRequest, MalformedMessage, bind_response, decode_request
+
+log = logging.getLogger("pgiam.localcloud.rds.ldap")
+
+# PostgreSQL accepts passwords up to 65535 bytes (PG_MAX_AUTH_TOKEN_LENGTH); the DN is short
+MAX_MESSAGE_BYTES = 72 * 1024
+READ_TIMEOUT = 5.0
+MAX_MESSAGES_PER_CONNECTION = 4
+MAX_CONNECTIONS = 256
+SUCCESS = 0
+PROTOCOL_ERROR = 2
+AUTH_METHOD_NOT_SUPPORTED = 7
+INVALID_CREDENTIALS = 49
+
+Authenticate = Callable[[str, str, bytes], bool]
+"""``authenticate(user, resource_id, password) -> accepted``; it logs its own reasons."""
+
+
+class FramingError(Exception):
+    """The peer sent something that is not a bounded LDAP message."""
+
+
+def frame(buffer: bytes) -> tuple[int, int] | None:
+    """``(header size, body size)`` of the BER SEQUENCE that starts ``buffer`` (tag 0x30, definite
+    length in short or long form up to 4 bytes); None while the header is incomplete. Raises
+    :class:`FramingError` on anything else."""
+    if not buffer:
+        return None
+    if buffer[0] != 0x30:
+        raise FramingError("not a SEQUENCE")
+    if len(buffer) < 2:
+        return None
+    first = buffer[1]
+    if first < 0x80:
+        return 2, first
+    count = first & 0x7F
+    if count == 0 or count > 4:
+        raise FramingError("indefinite or oversized length")
+    if len(buffer) < 2 + count:
+        return None
+    return 2 + count, int.from_bytes(buffer[2:2 + count], "big")
+
+
+class MessageReader:
+    """Whole LDAP messages from a stream, each at most ``limit`` bytes, read in as few reads as
+    the peer's writes allow."""
+
+    def __init__(self, reader: asyncio.StreamReader, limit: int = MAX_MESSAGE_BYTES) -> None:
+        self.reader = reader
+        self.limit = limit
+        self.buffer = bytearray()
+
+    async def next(self) -> bytes | None:
+        """The next message, or None at a clean end of stream."""
+        while True:
+            sizes = frame(bytes(self.buffer[:6]))
+            if sizes is not None:
+                header, body = sizes
+                if body > self.limit:
+                    raise FramingError(f"message of {body} bytes exceeds {self.limit}")
+                if len(self.buffer) >= header + body:
+                    message = bytes(self.buffer[:header + body])
+                    del self.buffer[:header + body]
+                    return message
+                wanted = header + body - len(self.buffer)
+            else:
+                wanted = 4096
+            chunk = await self.reader.read(max(wanted, 4096))
+            if not chunk:
+                if self.buffer:
+                    raise FramingError("truncated message")
+                return None
+            self.buffer += chunk
+
+
+class LdapResponder:
+    """An LDAP server on a loopback port that only knows simple binds."""
+
+    def __init__(self, authenticate: Authenticate, *, host: str = "127.0.0.1", port: int = 0,
+                 read_timeout: float = READ_TIMEOUT) -> None:
+        self.authenticate = authenticate
+        self.host = host
+        self.requested_port = port
+        self.read_timeout = read_timeout
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.base_events.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[asyncio.Task] = set()
+
+    def start(self) -> int:
+        """Bind and serve from a background thread; returns the port."""
+        self._server = self._loop.run_until_complete(asyncio.start_server(
+            self._serve, self.host, self.requested_port, limit=MAX_MESSAGE_BYTES, backlog=256))
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        self._thread = threading.Thread(target=self._loop.run_forever, name="rds-ldap", daemon=True)
+        self._thread.start()
+        return self.port
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+
+        async def shutdown() -> None:
+            assert self._server is not None
+            self._server.close()
+            for task in list(self._connections):
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
+            await self._server.wait_closed()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=5)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            log.warning("LDAP responder did not close its listener in time")
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._thread = None
+        self._loop.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            if len(self._connections) > MAX_CONNECTIONS:
+                log.warning("LDAP: more than %d connections; closing the newest", MAX_CONNECTIONS)
+                return
+            await self._conversation(reader, writer)
+        except FramingError as exc:
+            log.info("LDAP: closing a connection that sent no valid message (%s)", exc)
+        except MalformedMessage as exc:
+            log.info("LDAP: closing a connection whose message does not decode (%s)", exc)
+        except asyncio.TimeoutError:
+            log.info("LDAP: closing a connection silent for %.0f s", self.read_timeout)
+        except (ConnectionError, asyncio.CancelledError):
+            pass  # the peer went away, or the responder is stopping
+        finally:
+            self._connections.discard(task)
+            writer.close()
+
+    async def _conversation(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        messages = MessageReader(reader)
+        for _ in range(MAX_MESSAGES_PER_CONNECTION):
+            async with asyncio.timeout(self.read_timeout):
+                data = await messages.next()
+            if data is None:
+                return
+            request = decode_request(data)
+            if not isinstance(request, BindRequest):
+                return  # an unbind ends the conversation; nothing else is served
+            writer.write(bind_response(request.message_id, self._bind(request)))
+            async with asyncio.timeout(self.read_timeout):
+                await writer.drain()
+
+    def _bind(self, request: BindRequest) -> int:
+        if request.version != 3:
+            return PROTOCOL_ERROR
+        if request.method != "simple":
+            return AUTH_METHOD_NOT_SUPPORTED
+        try:
+            dn = request.name.decode("utf-8")
+        except UnicodeDecodeError:
+            dn = ""
+        parsed = parse_bind_dn(dn)
+        if parsed is None:
+            log.info("LDAP: refusing a bind whose DN is not one the local RDS servers send")
+            return INVALID_CREDENTIALS
+        if not request.password:  # an unauthenticated bind (RFC 4513 5.1.2) is never a login
+            return INVALID_CREDENTIALS
+        user, resource_id = parsed
+        try:
+            accepted = self.authenticate(user, resource_id, request.password)
+        except Exception:  # a bug in the check refuses the login, never admits it
+            log.exception("LDAP: the authentication check failed")
+            return INVALID_CREDENTIALS
+        return SUCCESS if accepted else INVALID_CREDENTIALS
