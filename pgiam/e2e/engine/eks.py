@@ -1,0 +1,161 @@
+"""``eks:index:Cluster`` (pulumi-eks's remote component) in the local cloud.
+
+What pulumi-eks makes of it, locally: the cluster's IAM service role, an EKS cluster through the
+EKS API, and (``createOidcProvider``) the IAM OIDC provider for the cluster's issuer - which here
+is the local cloud's issuer, whose tokens the strict STS verifies - plus a local Kubernetes
+cluster (:mod:`pgiam.e2e.engine.kubelet`) that runs what the program deploys into it. The node
+group is this machine. The outputs are pulumi-eks's: ``kubeconfig`` (with ``aws eks get-token``
+exec auth, as pulumi-eks writes it), ``kubeconfigJson``, ``oidcProviderArn``,
+``oidcProviderUrl`` (the issuer with its scheme) and ``oidcIssuer`` (without), security group
+ids; outputs that are resource references (``eksCluster``, ``core``) are left out, as under the
+mock runtime.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from pgiam.e2e.engine.aws_api import delete_quietly, exists, region_for, tag_list, truthy
+from pgiam.e2e.engine.context import EngineContext
+from pgiam.e2e.engine.resources import Created, CreateRequest, handles
+from pgiam.e2e.engine.state import ResourceEntry
+
+EKS_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]})
+DEFAULT_VERSION = "1.31"
+STS_AUDIENCE = "sts.amazonaws.com"
+
+
+def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> dict[str, Any]:
+    """pulumi-eks's generated kubeconfig: the cluster, and ``aws eks get-token`` exec auth."""
+    return {
+        "apiVersion": "v1",
+        "clusters": [{"cluster": {"server": endpoint, "certificate-authority-data": ca_data},
+                      "name": "kubernetes"}],
+        "contexts": [{"context": {"cluster": "kubernetes", "user": "aws"}, "name": "aws"}],
+        "current-context": "aws",
+        "kind": "Config",
+        "users": [{"name": "aws", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["--region", region, "eks", "get-token", "--cluster-name", name,
+                     "--output", "json"],
+            "env": [{"name": "KUBERNETES_EXEC_INFO",
+                     "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}'}],
+        }}}],
+    }
+
+
+def issuer_thumbprint(ca_bundle: str) -> str:
+    """SHA-1 of the first certificate of the local cloud's CA bundle (IAM wants the root CA's
+    thumbprint of the issuer's TLS chain; the strict STS does not check it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        with open(ca_bundle, "rb") as stream:
+            certificate = x509.load_pem_x509_certificate(stream.read())
+        return hashlib.sha1(certificate.public_bytes(Encoding.DER)).hexdigest()  # noqa: S324
+    except (OSError, ValueError):
+        return hashlib.sha1(ca_bundle.encode()).hexdigest()  # noqa: S324
+
+
+def network_env(ctx: EngineContext) -> dict[str, str]:
+    """What "the network" of a pod means here: AWS's endpoints are the local cloud's."""
+    env = {"AWS_ENDPOINT_URL": ctx.cloud.endpoint_url}
+    if ctx.cloud.endpoint_url.startswith("https://"):
+        env["AWS_CA_BUNDLE"] = ctx.cloud.ca_bundle
+    return env
+
+
+@handles("eks:index:Cluster")
+class PulumiEksCluster:
+    def create(self, ctx: EngineContext, request: CreateRequest) -> Created:
+        region = region_for(ctx, request)
+        iam, eks = ctx.client("iam"), ctx.client("eks", region)
+        tags = ctx.tags_for(request.inputs, request.provider)
+        name = request.autoname("name", max_length=100)
+        role_name = f"{request.name}-eksRole-{secrets.token_hex(4)[:7]}"[:64]
+        data: dict[str, Any] = {"region": region, "clusterName": name, "roleName": role_name}
+        try:
+            role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=EKS_TRUST,
+                                   **({"Tags": tag_list(tags)} if tags else {}))["Role"]
+            subnets = [*(request.inputs.get("publicSubnetIds") or []),
+                       *(request.inputs.get("privateSubnetIds") or []),
+                       *(request.inputs.get("subnetIds") or [])]
+            cluster = eks.create_cluster(
+                name=name, version=str(request.inputs.get("version") or DEFAULT_VERSION),
+                roleArn=role["Arn"],
+                resourcesVpcConfig={
+                    "subnetIds": list(dict.fromkeys(subnets)),
+                    "endpointPublicAccess": truthy(request.inputs.get("endpointPublicAccess",
+                                                                      True)),
+                    "endpointPrivateAccess": truthy(request.inputs.get("endpointPrivateAccess",
+                                                                       False))},
+                **({"tags": tags} if tags else {}))["cluster"]
+            data["clusterCreated"] = True
+            provider_arn = ""
+            if truthy(request.inputs.get("createOidcProvider", False)):
+                provider_arn = iam.create_open_id_connect_provider(
+                    Url=ctx.cloud.issuer, ClientIDList=[STS_AUDIENCE],
+                    ThumbprintList=[ctx.cloud.thumbprint or
+                                    issuer_thumbprint(ctx.cloud.ca_bundle)],
+                    **({"Tags": tag_list(tags)} if tags else {}))["OpenIDConnectProviderArn"]
+                data["oidcProviderArn"] = provider_arn
+        except BaseException:
+            self._delete(ctx, data)
+            raise
+        endpoint = cluster.get("endpoint") or f"https://{name}.eks.local"
+        ca_data = (cluster.get("certificateAuthority") or {}).get("data") or \
+            base64.b64encode(b"local").decode()
+        config = kubeconfig(name, endpoint, ca_data, region)
+        ctx.add_cluster(name, endpoint, network_env(ctx))
+        vpc_config = cluster.get("resourcesVpcConfig") or {}
+        issuer = ctx.cloud.issuer_without_scheme
+        return Created(name, {
+            "kubeconfig": config,
+            "kubeconfigJson": json.dumps(config),
+            "oidcProviderArn": provider_arn,
+            "oidcProviderUrl": ctx.cloud.issuer.rstrip("/"),
+            "oidcIssuer": issuer,
+            "clusterSecurityGroupId": vpc_config.get("clusterSecurityGroupId", ""),
+            "nodeSecurityGroupId": "",
+            "defaultNodeGroupAsgName": "",
+            "fargateProfileId": "",
+            "fargateProfileStatus": "",
+            "autoModeNodeRoleName": "",
+        }, data)
+
+    @staticmethod
+    def _delete(ctx: EngineContext, data: dict[str, Any]) -> None:
+        iam, eks = ctx.client("iam"), ctx.client("eks", data.get("region"))
+        cluster = ctx.clusters.pop(data.get("clusterName", ""), None)
+        if cluster is not None:
+            for pod in list(cluster.kubelet.pods.values()):
+                cluster.kubelet.stop_pod(pod)
+            for namespace, service in list(cluster.kubelet.services):
+                cluster.kubelet.stop_service(namespace, service)
+        if data.get("oidcProviderArn"):
+            delete_quietly(lambda: iam.delete_open_id_connect_provider(
+                OpenIDConnectProviderArn=data["oidcProviderArn"]))
+        if data.get("clusterCreated"):
+            delete_quietly(lambda: eks.delete_cluster(name=data["clusterName"]))
+        if data.get("roleName"):
+            delete_quietly(lambda: iam.delete_role(RoleName=data["roleName"]))
+
+    def delete(self, ctx: EngineContext, entry: ResourceEntry) -> None:
+        self._delete(ctx, entry.data)
+
+    def exists(self, ctx: EngineContext, entry: ResourceEntry) -> bool:
+        iam, eks = ctx.client("iam"), ctx.client("eks", entry.data.get("region"))
+        found = exists(lambda: eks.describe_cluster(name=entry.data["clusterName"]))
+        found = found or exists(lambda: iam.get_role(RoleName=entry.data["roleName"]))
+        if entry.data.get("oidcProviderArn"):
+            found = found or exists(lambda: iam.get_open_id_connect_provider(
+                OpenIDConnectProviderArn=entry.data["oidcProviderArn"]))
+        return found
