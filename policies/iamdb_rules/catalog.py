@@ -1,0 +1,108 @@
+"""Every policy of the pack: name, what it checks, its default enforcement, its configuration and
+its check. The README's table is this list; a unit test keeps the two in step."""
+
+from __future__ import annotations
+
+from . import (
+    broad_permissions,
+    document_validity,
+    irsa_trust,
+    kubernetes,
+    postgresql,
+    rds,
+    rds_db_connect,
+    stack_rules,
+)
+from .config import ALLOWED_AUDIENCES, ALLOWED_STACKS, NON_KUBERNETES_ISSUERS
+from .model import Rule
+
+MANDATORY = "mandatory"
+ADVISORY = "advisory"
+
+RULES: tuple[Rule, ...] = (
+    Rule("rds-iam-auth-enabled",
+         "RDS clusters and instances of engines that support it (PostgreSQL, MySQL, MariaDB and "
+         "their Aurora editions) have IAM database authentication enabled.",
+         "resource", MANDATORY, rds.check_iam_auth),
+    Rule("rds-storage-encrypted",
+         "RDS clusters and instances encrypt their storage at rest.",
+         "resource", MANDATORY, rds.check_storage_encrypted),
+    Rule("rds-not-publicly-accessible",
+         "RDS instances (also a cluster's instances) are not publicly accessible, except on "
+         "stacks configured as allowed.",
+         "resource", MANDATORY, rds.check_not_public, ALLOWED_STACKS),
+    Rule("rds-force-ssl",
+         "Each IAM-auth database uses a parameter group that forces TLS (rds.force_ssl=1, "
+         "require_secure_transport=ON).",
+         "stack", ADVISORY, rds.check_force_ssl),
+    Rule("iam-policy-document-valid",
+         "Every IAM policy document (trust and identity) is one IAM accepts and the pack can "
+         "read.",
+         "resource", MANDATORY, document_validity.check_documents_valid),
+    Rule("irsa-trust-federated-provider",
+         "A trust policy that allows sts:AssumeRoleWithWebIdentity trusts a specific IAM OIDC "
+         "provider ARN: never \"*\", never Principal \"*\", never NotPrincipal with Allow.",
+         "resource", MANDATORY, irsa_trust.check_federated_provider),
+    Rule("irsa-trust-condition-keys",
+         "OIDC condition keys of a web-identity trust are <issuer>:<claim> with the trusted "
+         "provider's issuer: no https://, not the provider ARN, not another issuer.",
+         "resource", MANDATORY, irsa_trust.check_condition_keys),
+    Rule("irsa-trust-subject",
+         "An IRSA trust names exactly one Kubernetes service account: StringEquals "
+         "<issuer>:sub = system:serviceaccount:<namespace>:<name>, no wildcard, no StringLike, "
+         "no set qualifier, no IfExists.",
+         "resource", MANDATORY, irsa_trust.check_subject, NON_KUBERNETES_ISSUERS),
+    Rule("irsa-trust-audience",
+         "An :aud condition of an IRSA trust names only allowed audiences (sts.amazonaws.com), "
+         "exactly.",
+         "resource", MANDATORY, irsa_trust.check_audience,
+         {**ALLOWED_AUDIENCES, **NON_KUBERNETES_ISSUERS}),
+    Rule("irsa-trust-audience-present",
+         "An IRSA trust pins the token audience with an :aud condition.",
+         "resource", ADVISORY, irsa_trust.check_audience_present,
+         {**ALLOWED_AUDIENCES, **NON_KUBERNETES_ISSUERS}),
+    Rule("rds-db-connect-resource",
+         "Every rds-db:connect grant (any policy shape, any wildcard action, NotAction) names "
+         "full dbuser ARNs: no wildcard in region, account, resource id or user, a cluster-/db- "
+         "resource id (not the cluster identifier), never the database's rds ARN, never "
+         "NotResource.",
+         "resource", MANDATORY, rds_db_connect.check_connect_resources),
+    Rule("irsa-role-broad-permissions",
+         "A role assumed by Kubernetes service accounts carries no broad permission (\"*\" on "
+         "\"*\", any action on \"*\", a whole service on every resource), however attached, AWS "
+         "managed policies such as AdministratorAccess included.",
+         "stack", MANDATORY, broad_permissions.check_broad_permissions, NON_KUBERNETES_ISSUERS),
+    Rule("postgresql-rds-iam-role-privileges",
+         "A PostgreSQL role that holds rds_iam is not SUPERUSER, cannot CREATEROLE and is not a "
+         "member of rds_superuser.",
+         "stack", MANDATORY, postgresql.check_rds_iam_privileges),
+    Rule("postgresql-rds-iam-not-master",
+         "rds_iam is never granted to the master user (the PostgreSQL provider's username, the "
+         "cluster's masterUsername): it would be locked out of password login.",
+         "stack", MANDATORY, postgresql.check_rds_iam_not_master),
+    Rule("kubernetes-no-static-aws-credentials",
+         "No static AWS credentials in Kubernetes objects: no AWS credential variables in pod "
+         "specs, no access keys in env, args, Secrets or ConfigMaps.",
+         "resource", MANDATORY, kubernetes.check_static_credentials),
+    Rule("kubernetes-postgres-sslmode",
+         "PostgreSQL clients in pods verify TLS: PGSSLMODE and equivalents, and sslmode= in "
+         "connection strings, are never disable, allow or prefer (nor left to libpq's prefer).",
+         "resource", MANDATORY, kubernetes.check_sslmode),
+    Rule("irsa-service-account-role-trust",
+         "A service account's eks.amazonaws.com/role-arn annotation names a role whose trust :sub "
+         "names that service account in that namespace.",
+         "stack", MANDATORY, stack_rules.check_service_account_role_trust),
+    Rule("irsa-workload-service-account",
+         "Workloads configured for AWS or a database run as the service account an IRSA role of "
+         "the stack trusts in their namespace.",
+         "stack", MANDATORY, stack_rules.check_workload_service_account),
+    Rule("rds-connect-user-has-rds-iam",
+         "The database user a connect policy names holds rds_iam in the same stack.",
+         "stack", MANDATORY, stack_rules.check_connect_user_has_rds_iam),
+    Rule("rds-connect-resource-id-matches-cluster",
+         "A connect policy's resource id, region and account are those of a database of the "
+         "stack (its clusterResourceId), once known.",
+         "stack", MANDATORY, stack_rules.check_connect_resource_id),
+)
+
+BY_NAME = {rule.name: rule for rule in RULES}

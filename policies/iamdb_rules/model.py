@@ -1,0 +1,136 @@
+"""The rules' plain model: resources, findings, rules, and the context a rule runs in.
+
+Rules are plain functions of plain data: a :class:`Resource` (type, URN, name, properties as
+plain dicts and lists in which an unknown value is the engine's sentinel string) and a
+:class:`RuleContext` (the policy's configuration, the stack). They yield :class:`Violation`\\ s
+and :class:`Deferred` checks and never import pulumi-policy, so they are tested on dicts and
+reused anywhere; :mod:`iamdb_rules.pack` adapts them to pulumi-policy's ``ResourceValidationPolicy``
+and ``StackValidationPolicy``.
+
+A check that needs a value the engine does not know yet (a preview of a new stack) yields a
+:class:`Deferred` naming what it waits for, never a violation: the same rule checks the known
+value at update time. Everything known is still checked at preview.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# pulumi-policy's proxies and secret wrapper, recognised by name so that this module does not
+# import pulumi-policy (and through it the whole Pulumi SDK).
+_PROXY_TYPES = frozenset({"_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy"})
+
+
+def plain(value: Any) -> Any:
+    """``value`` with pulumi-policy's unknown-checking proxies (and secret wrappers) removed:
+    plain dicts and lists, unknowns left as their sentinel strings for the rules to see."""
+    kind = type(value).__name__
+    if kind == "Secret" and hasattr(value, "value"):
+        return plain(value.value)
+    if kind in _PROXY_TYPES:
+        value = value["__target"]
+    if isinstance(value, (str, bytes)):
+        return value
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, Sequence):
+        return [plain(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    type: str
+    urn: str
+    name: str
+    props: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource as a rule sees it. For a resource rule ``props`` are the inputs; for a stack
+    rule they are the outputs (which include the inputs)."""
+
+    type: str
+    urn: str
+    name: str = ""
+    props: Mapping[str, Any] = field(default_factory=dict)
+    parent: str | None = None
+    provider: ProviderInfo | None = None
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Violation:
+    urn: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Deferred:
+    urn: str
+    reason: str
+
+
+Finding = Violation | Deferred
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """Where a rule runs: the policy's configuration (defaults filled in) and the stack."""
+
+    config: Mapping[str, Any] = field(default_factory=dict)
+    stack: str = ""
+    project: str = ""
+    dry_run: bool = False
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        return self.config.get(key, default)
+
+    def stack_matches(self, patterns: Iterable[str]) -> bool:
+        """Whether the stack name matches one of ``patterns`` (shell wildcards)."""
+        return any(fnmatch.fnmatchcase(self.stack, pattern) for pattern in patterns)
+
+
+ResourceCheck = Callable[[Resource, RuleContext], Iterable[Finding]]
+StackCheck = Callable[[Sequence[Resource], RuleContext], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One policy of the pack. ``kind`` is ``resource`` (``check(resource, ctx)``) or ``stack``
+    (``check(resources, ctx)``); ``config`` is the JSON schema of its properties (with
+    defaults)."""
+
+    name: str
+    description: str
+    kind: str
+    enforcement: str
+    check: Callable[..., Iterable[Finding]]
+    config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    remediation: str = ""
+
+    def defaults(self) -> dict[str, Any]:
+        return {key: spec["default"] for key, spec in self.config.items() if "default" in spec}
+
+    def context(self, config: Mapping[str, Any] | None = None, **where: Any) -> RuleContext:
+        return RuleContext(config={**self.defaults(), **dict(config or {})}, **where)
+
+    def run(self, subject: Resource | Sequence[Resource], ctx: RuleContext | None = None,
+            ) -> tuple[list[Violation], list[Deferred]]:
+        """The rule's findings, split: (violations, deferred)."""
+        ctx = ctx or self.context()
+        violations: list[Violation] = []
+        deferred: list[Deferred] = []
+        for finding in self.check(subject, ctx):
+            (violations if isinstance(finding, Violation) else deferred).append(finding)  # type: ignore[arg-type]
+        return violations, deferred
+
+
+def message(what: str, where: str, fix: str) -> str:
+    """The shape of every violation message: what is wrong, where, and how to fix it."""
+    return f"{what}\nWhere: {where}\nFix: {fix}"

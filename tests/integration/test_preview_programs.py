@@ -1,0 +1,169 @@
+"""``pgiam preview`` with the real pack on misconfigured Pulumi programs
+(``tests/integration/programs/``), in both modes: every mistake is reported by the policy named
+for it on the offending resource's URN, and nothing else is (the ``good-*`` resources of each
+program make no mistake). Values a preview cannot know are deferred, never reported."""
+
+from __future__ import annotations
+
+import pytest
+
+from preview_runner import PROGRAMS, preview
+
+MANDATORY = "mandatory"
+ADVISORY = "advisory"
+
+
+def urn(project: str, qualified_type: str, name: str) -> str:
+    return f"urn:pulumi:dev::{project}::{qualified_type}::{name}"
+
+
+def rds(name: str, type_: str = "aws:rds/cluster:Cluster") -> str:
+    return urn("rds-mistakes", type_, name)
+
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_MANDATORY = {
+    ("rds-iam-auth-enabled", rds("no-iam-auth")),
+    ("rds-iam-auth-enabled", rds("iam-auth-off")),
+    ("rds-iam-auth-enabled", rds("serverless-v1")),
+    ("rds-iam-auth-enabled", rds("public-mysql", RDS_INSTANCE)),
+    ("rds-storage-encrypted", rds("no-iam-auth")),
+    ("rds-storage-encrypted", rds("public-mysql", RDS_INSTANCE)),
+    ("rds-storage-encrypted", rds("sqlserver-unencrypted", RDS_INSTANCE)),
+    ("rds-not-publicly-accessible", rds("public-mysql", RDS_INSTANCE)),
+    ("rds-not-publicly-accessible",
+     rds("public-writer", "aws:rds/clusterInstance:ClusterInstance")),
+}
+RDS_ADVISORY = {
+    ("rds-force-ssl", rds("no-iam-auth")),
+    ("rds-force-ssl", rds("serverless-v1")),
+    ("rds-force-ssl", rds("public-mysql", RDS_INSTANCE)),
+    ("rds-force-ssl", rds("weak-params", "aws:rds/clusterParameterGroup:ClusterParameterGroup")),
+}
+
+
+def role(name: str, project: str = "irsa-trust-mistakes") -> str:
+    return urn(project, "aws:iam/role:Role", name)
+
+
+TRUST_KNOWN_AT_PREVIEW = {
+    ("irsa-trust-federated-provider", role("federated-star")),
+    ("irsa-trust-subject", role("object-document-wildcard")),
+}
+TRUST_MANDATORY_UP = TRUST_KNOWN_AT_PREVIEW | {
+    ("irsa-trust-subject", role("wildcard-sub")),
+    ("irsa-trust-subject", role("star-in-string-equals")),
+    ("irsa-trust-subject", role("aud-only")),
+    ("irsa-trust-subject", role("sub-on-aud")),
+    ("irsa-trust-audience", role("sub-on-aud")),
+    ("irsa-trust-condition-keys", role("https-keys")),
+    ("irsa-trust-subject", role("https-keys")),
+    ("irsa-trust-subject", role("for-all-values")),
+    ("irsa-trust-condition-keys", role("other-issuer-keys")),
+    ("irsa-trust-subject", role("other-issuer-keys")),
+    ("irsa-trust-audience", role("wrong-audience")),
+    ("irsa-trust-condition-keys", role("provider-arn-as-key")),
+    ("irsa-trust-subject", role("provider-arn-as-key")),
+}
+
+
+def connect(name: str, type_: str = "aws:iam/rolePolicy:RolePolicy") -> str:
+    return urn("connect-mistakes", type_, name)
+
+
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+CONNECT_KNOWN_AT_PREVIEW = {
+    ("rds-db-connect-resource", connect("wildcard-connect")),
+    ("rds-db-connect-resource", connect("not-resource-connect", "aws:iam/userPolicy:UserPolicy")),
+    ("irsa-role-broad-permissions", connect("wildcard-connect")),
+    ("irsa-role-broad-permissions", connect("admin-on-irsa", ATTACHMENT)),
+}
+CONNECT_MANDATORY_UP = CONNECT_KNOWN_AT_PREVIEW | {
+    ("rds-db-connect-resource", connect("identifier-connect", "aws:iam/policy:Policy")),
+    ("rds-db-connect-resource", connect("rds-arn-connect", "aws:iam/role:Role")),
+    ("rds-db-connect-resource",
+     connect("wildcard-user-connect", "aws:iam/groupPolicy:GroupPolicy")),
+    ("rds-connect-resource-id-matches-cluster",
+     connect("identifier-connect", "aws:iam/policy:Policy")),
+    ("rds-connect-user-has-rds-iam", connect("reporting-connect")),
+}
+
+
+def pg(name: str, type_: str) -> str:
+    return urn("postgresql-mistakes", type_, name)
+
+
+PG_ROLE, PG_GRANT = "postgresql:index/role:Role", "postgresql:index/grantRole:GrantRole"
+POSTGRESQL_MANDATORY = {
+    ("postgresql-rds-iam-role-privileges", pg("superuser-iam", PG_ROLE)),
+    ("postgresql-rds-iam-role-privileges", pg("createrole-iam", PG_ROLE)),
+    ("postgresql-rds-iam-role-privileges", pg("rds-superuser-iam", PG_ROLE)),
+    ("postgresql-rds-iam-not-master", pg("master-rds-iam", PG_GRANT)),
+    ("postgresql-rds-iam-not-master", pg("master-rds-iam-default-provider", PG_GRANT)),
+}
+
+
+def shop(name: str, type_: str) -> str:
+    return urn("kubernetes-mistakes", f"shop:index:Shop${type_}", name)
+
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+KUBERNETES_MANDATORY = {
+    ("kubernetes-no-static-aws-credentials", shop("default-sa-and-keys", DEPLOYMENT)),
+    ("kubernetes-no-static-aws-credentials",
+     shop("static-keys-secret", "kubernetes:core/v1:Secret")),
+    ("kubernetes-postgres-sslmode", shop("prefer-in-url", "kubernetes:batch/v1:CronJob")),
+    ("kubernetes-postgres-sslmode", shop("libpq-default-prefer", "kubernetes:core/v1:Pod")),
+    ("kubernetes-postgres-sslmode", shop("disable-sslmode-config", "kubernetes:core/v1:ConfigMap")),
+    ("irsa-service-account-role-trust",
+     shop("wrong-sa-for-role", "kubernetes:core/v1:ServiceAccount")),
+    ("irsa-workload-service-account", shop("default-sa-and-keys", DEPLOYMENT)),
+}
+
+# program -> mode -> (mandatory violations, advisory violations that must be among those found)
+CASES = {
+    "rds_mistakes": {"preview": (RDS_MANDATORY, RDS_ADVISORY), "up": (RDS_MANDATORY, RDS_ADVISORY)},
+    "irsa_trust_mistakes": {"preview": (TRUST_KNOWN_AT_PREVIEW, set()),
+                            "up": (TRUST_MANDATORY_UP, {("irsa-trust-audience-present",
+                                                         role("object-document-wildcard"))})},
+    "connect_mistakes": {"preview": (CONNECT_KNOWN_AT_PREVIEW, set()),
+                         "up": (CONNECT_MANDATORY_UP, set())},
+    "postgresql_mistakes": {"preview": (POSTGRESQL_MANDATORY, set()),
+                            "up": (POSTGRESQL_MANDATORY, set())},
+    "kubernetes_mistakes": {"preview": (KUBERNETES_MANDATORY, set()),
+                            "up": (KUBERNETES_MANDATORY, set())},
+}
+
+
+@pytest.mark.parametrize("program, mode", [(program, mode) for program in CASES
+                                           for mode in ("preview", "up")])
+def test_every_mistake_is_reported_on_its_resource_and_nothing_else(program, mode):
+    result = preview(PROGRAMS / program, "--mode", mode)
+    assert result.returncode == 1, result.stderr
+    mandatory, advisory = CASES[program][mode]
+    found = result.violations(MANDATORY)
+    assert found == mandatory, (f"missing: {sorted(mandatory - found)}\n"
+                                f"unexpected: {sorted(found - mandatory)}")
+    assert advisory <= result.violations(ADVISORY)
+    assert not any(urn.rsplit("::", 1)[1].startswith("good-") for _, urn in result.violations())
+    for violation in result.report["violations"]:
+        assert "Where: " in violation["message"] and "Fix: " in violation["message"]
+    if mode == "up":
+        assert result.report["deferred"] == []
+
+
+def test_preview_defers_what_it_cannot_know_and_up_checks_it():
+    result = preview(PROGRAMS / "irsa_trust_mistakes")
+    deferred = result.deferred()
+    for name in ("wildcard-sub", "https-keys", "good-role"):
+        assert ("irsa-trust-subject", role(name)) in deferred
+    assert ("irsa-trust-subject", role("wildcard-sub")) not in result.violations()
+    assert "Deferred to update time" in preview(PROGRAMS / "irsa_trust_mistakes",
+                                                json_output=False).stdout
+
+
+def test_default_providers_are_analysed_with_the_stack_configuration():
+    report = preview(PROGRAMS / "postgresql_mistakes", "--mode", "up").report
+    [violation] = [v for v in report["violations"]
+                   if v["urn"].endswith("::master-rds-iam-default-provider")]
+    assert "pulumi:providers:postgresql::default_" in violation["message"]

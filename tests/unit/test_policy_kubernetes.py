@@ -1,0 +1,168 @@
+"""Kubernetes: static AWS credentials and weak PostgreSQL sslmodes, in every workload kind and
+in Secrets and ConfigMaps; credentials are never echoed in messages."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from iamdb_rules.catalog import BY_NAME
+from iamdb_rules.model import Resource
+from iamdb_rules.props import UNKNOWN
+
+KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+
+
+def pod_spec(env, **extra):
+    return {"containers": [{"name": "app", "image": "app:1", "env": env}], **extra}
+
+
+WORKLOADS = {
+    "kubernetes:core/v1:Pod": lambda spec: {"spec": spec},
+    "kubernetes:apps/v1:Deployment": lambda spec: {"spec": {"template": {"spec": spec}}},
+    "kubernetes:apps/v1:StatefulSet": lambda spec: {"spec": {"template": {"spec": spec}}},
+    "kubernetes:apps/v1:DaemonSet": lambda spec: {"spec": {"template": {"spec": spec}}},
+    "kubernetes:apps/v1:ReplicaSet": lambda spec: {"spec": {"template": {"spec": spec}}},
+    "kubernetes:batch/v1:Job": lambda spec: {"spec": {"template": {"spec": spec}}},
+    "kubernetes:batch/v1:CronJob": lambda spec: {
+        "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}},
+    "kubernetes:apps/v1:DeploymentPatch": lambda spec: {"spec": {"template": {"spec": spec}}},
+    "kubernetes:core/v1:PodTemplate": lambda spec: {"template": {"spec": spec}},
+}
+
+
+def workload(type_: str, env, **extra) -> Resource:
+    return Resource(type_, f"urn:pulumi:dev::p::{type_}::w", "w",
+                    WORKLOADS[type_](pod_spec(env, **extra)))
+
+
+def obj(kind: str, **props) -> Resource:
+    type_ = f"kubernetes:core/v1:{kind}"
+    return Resource(type_, f"urn:pulumi:dev::p::{type_}::o", "o", props)
+
+
+def run(rule: str, subject):
+    policy = BY_NAME[rule]
+    return policy.run(subject, policy.context(stack="dev"))
+
+
+CREDENTIALS = "kubernetes-no-static-aws-credentials"
+SSLMODE = "kubernetes-postgres-sslmode"
+
+
+@pytest.mark.parametrize("type_", sorted(WORKLOADS))
+def test_credential_variables_are_found_in_every_workload_kind(type_):
+    violations, _ = run(CREDENTIALS, workload(type_, [{"name": "AWS_ACCESS_KEY_ID",
+                                                       "value": KEY_ID}]))
+    assert len(violations) == 1
+    assert KEY_ID not in violations[0].message
+
+
+@pytest.mark.parametrize("env, expected", [
+    ([{"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+     1),
+    ([{"name": "aws_session_token", "value": "FwoGZXIvYXdzE"}], 1),
+    ([{"name": "API_KEY", "value": f"prefix {KEY_ID} suffix"}], 1),
+    ([{"name": "AWS_REGION", "value": "us-east-1"},
+      {"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::111122223333:role/app"}], 0),
+    ([{"name": "AWS_ACCESS_KEY_ID", "value": ""}], 0),
+], ids=["secret-ref", "session-token-any-case", "key-id-in-another-variable", "irsa-variables",
+        "empty"])
+def test_static_credentials_in_env(env, expected):
+    assert len(run(CREDENTIALS, workload("kubernetes:apps/v1:Deployment", env))[0]) == expected
+
+
+def test_key_in_command_or_args_is_found():
+    spec = {"containers": [{"name": "c", "image": "aws-cli", "args": [
+        "aws", "configure", "set", "aws_access_key_id", KEY_ID]}]}
+    resource = Resource("kubernetes:core/v1:Pod", "urn:pulumi:dev::p::kubernetes:core/v1:Pod::p",
+                        "p", {"spec": spec})
+    violations, _ = run(CREDENTIALS, resource)
+    assert len(violations) == 1 and "AKIA************MPLE" in violations[0].message
+
+
+@pytest.mark.parametrize("resource, expected", [
+    (obj("Secret", stringData={"AWS_ACCESS_KEY_ID": "x"}), 1),
+    (obj("Secret", data={"aws-secret-access-key": base64.b64encode(b"s3cr3t").decode()}), 1),
+    (obj("Secret", data={"credentials": base64.b64encode(
+        b"[default]\naws_secret_access_key = abc\n").decode()}), 1),
+    (obj("Secret", stringData={"config": f"key={KEY_ID}"}), 1),
+    (obj("ConfigMap", data={"AWS_SECRET_ACCESS_KEY": "abc"}), 1),
+    (obj("Secret", stringData={"password": "hunter2"}), 0),
+    (obj("ConfigMap", data={"AWS_REGION": "us-east-1"}), 0),
+], ids=["string-data-key", "data-key-dashes", "data-credentials-file", "key-id-in-value",
+        "configmap", "other-secret", "configmap-region"])
+def test_credentials_in_secrets_and_configmaps(resource, expected):
+    violations, _ = run(CREDENTIALS, resource)
+    assert len(violations) == expected
+    for violation in violations:
+        assert "hunter2" not in violation.message and "abc" not in violation.message
+
+
+def test_unknown_credential_variable_is_deferred():
+    violations, deferred = run(CREDENTIALS, workload("kubernetes:core/v1:Pod", [
+        {"name": "AWS_SECRET_ACCESS_KEY", "value": UNKNOWN}]))
+    assert violations == [] and deferred
+
+
+def test_unknown_pod_spec_is_deferred():
+    resource = Resource("kubernetes:apps/v1:Deployment", "urn:x", "d", {"spec": UNKNOWN})
+    assert run(CREDENTIALS, resource)[1] and run(SSLMODE, resource)[1]
+
+
+@pytest.mark.parametrize("env, expected", [
+    ([{"name": "PGSSLMODE", "value": "verify-full"}, {"name": "PGHOST", "value": "db"}], 0),
+    ([{"name": "PGSSLMODE", "value": "require"}], 0),
+    ([{"name": "PGSSLMODE", "value": "disable"}], 1),
+    ([{"name": "PGSSLMODE", "value": "Prefer"}], 1),
+    ([{"name": "DB_SSLMODE", "value": "allow"}], 1),
+    ([{"name": "DATABASE_SSL_MODE", "value": "disable"}], 1),
+    ([{"name": "DATABASE_URL", "value": "postgres://u@h/db?sslmode=disable"}], 1),
+    ([{"name": "DSN", "value": "host=h dbname=d sslmode = 'prefer'"}], 1),
+    ([{"name": "JDBC_URL", "value": "jdbc:postgresql://h/d?sslmode=allow"}], 1),
+    ([{"name": "DATABASE_URL", "value": "postgresql://u@h/db"}], 1),
+    ([{"name": "DATABASE_URL", "value": "postgresql://u@h/db"},
+      {"name": "PGSSLMODE", "value": "verify-full"}], 0),
+    ([{"name": "PGHOST", "value": "db"}], 1),
+    ([{"name": "DB_HOST", "value": "db"}], 0),
+    ([{"name": "PGSSLMODE", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "m"}}},
+      {"name": "PGHOST", "value": "db"}], 0),
+], ids=["verify-full", "require", "disable", "prefer-any-case", "db-sslmode", "ssl-mode",
+        "url-disable", "dsn-prefer", "jdbc-allow", "url-without-sslmode", "url-plus-pgsslmode",
+        "pghost-without-sslmode", "app-specific-host", "sslmode-from-configmap"])
+def test_sslmode_in_containers(env, expected):
+    assert len(run(SSLMODE, workload("kubernetes:batch/v1:CronJob", env))[0]) == expected
+
+
+def test_sslmode_in_init_containers_and_args():
+    spec = {"initContainers": [{"name": "migrate", "image": "m", "args": [
+        "psql", "sslmode=disable host=db"]}], "containers": []}
+    resource = Resource("kubernetes:core/v1:Pod", "urn:x", "p", {"spec": spec})
+    assert len(run(SSLMODE, resource)[0]) == 1
+
+
+@pytest.mark.parametrize("resource, expected", [
+    (obj("ConfigMap", data={"PGSSLMODE": "disable"}), 1),
+    (obj("ConfigMap", data={"DATABASE_URL": "postgres://h/d?sslmode=prefer"}), 1),
+    (obj("Secret", stringData={"PGSSLMODE": "verify-full"}), 0),
+    (obj("Secret", data={"PGSSLMODE": base64.b64encode(b"allow").decode()}), 1),
+], ids=["configmap-disable", "configmap-url", "secret-verify-full", "secret-base64-allow"])
+def test_sslmode_in_configmaps_and_secrets(resource, expected):
+    assert len(run(SSLMODE, resource)[0]) == expected
+
+
+def test_unknown_sslmode_is_deferred():
+    violations, deferred = run(SSLMODE, workload("kubernetes:apps/v1:Deployment", [
+        {"name": "PGSSLMODE", "value": UNKNOWN}, {"name": "PGHOST", "value": "db"}]))
+    assert violations == [] and deferred
+
+
+def test_libpq_default_is_not_assumed_when_env_comes_from_elsewhere():
+    env_from = Resource("kubernetes:core/v1:Pod", "urn:x", "p", {"spec": {
+        "containers": [{"name": "c", "image": "i", "env": [{"name": "PGHOST", "value": "db"}],
+                        "envFrom": [{"configMapRef": {"name": "pg"}}]}]}})
+    assert run(SSLMODE, env_from) == ([], [])
+    unknown_entry = workload("kubernetes:core/v1:Pod", [{"name": "PGHOST", "value": "db"},
+                                                       UNKNOWN])
+    assert run(SSLMODE, unknown_entry)[0] == []

@@ -1,0 +1,184 @@
+"""Stack rules: the IRSA chain (service account annotation -> role trust -> workload's service
+account) and the database user chain (connect policy -> rds_iam holder, resource id ->
+clusterResourceId), at update (known) and preview (unknown, linked by dependencies)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from iamdb_rules.catalog import BY_NAME
+from iamdb_rules.model import Resource
+from iamdb_rules.props import UNKNOWN
+
+ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789ABCDEF0123456789"
+ROLE_ARN = "arn:aws:iam::111122223333:role/app-role"
+RESOURCE_ID = "cluster-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def res(type_: str, name: str, props: dict, deps: dict | None = None) -> Resource:
+    return Resource(type_, f"urn:pulumi:dev::p::{type_}::{name}", name, props,
+                    property_dependencies=deps or {})
+
+
+def trust(*subjects: str, operator: str = "StringEquals") -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": f"arn:aws:iam::111122223333:oidc-provider/{ISSUER}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {operator: {f"{ISSUER}:sub": list(subjects)}}}]})
+
+
+def role(policy=None, name="app-role", arn=ROLE_ARN) -> Resource:
+    return res("aws:iam/role:Role", name, {
+        "name": name, "arn": arn,
+        "assumeRolePolicy": trust("system:serviceaccount:demo:app") if policy is None else policy})
+
+
+def service_account(name="app", namespace="demo", role_arn=ROLE_ARN, deps=None) -> Resource:
+    metadata = {"name": name, "namespace": namespace,
+                "annotations": {"eks.amazonaws.com/role-arn": role_arn}}
+    return res("kubernetes:core/v1:ServiceAccount", f"sa-{name}", {"metadata": metadata},
+               deps=deps)
+
+
+def deployment(account=None, namespace="demo", env=None, name="web") -> Resource:
+    spec = {"containers": [{"name": "c", "image": "i",
+                            "env": env or [{"name": "DB_HOST", "value": "db"}]}]}
+    if account is not None:
+        spec["serviceAccountName"] = account
+    return res("kubernetes:apps/v1:Deployment", name, {
+        "metadata": {"namespace": namespace}, "spec": {"template": {"spec": spec}}})
+
+
+def run(rule: str, resources):
+    policy = BY_NAME[rule]
+    return policy.run(resources, policy.context(stack="dev"))
+
+
+SA_RULE = "irsa-service-account-role-trust"
+WORKLOAD_RULE = "irsa-workload-service-account"
+
+
+@pytest.mark.parametrize("resources, expected", [
+    ([role(), service_account()], 0),
+    ([role(), service_account(name="worker")], 1),
+    ([role(), service_account(namespace="other")], 1),
+    ([role(trust("system:serviceaccount:demo:*", operator="StringLike")),
+      service_account(name="worker")], 0),
+    ([role(), service_account(role_arn="arn:aws:iam::111122223333:role/path/app-role")], 0),
+    ([role(), service_account(role_arn="arn:aws:iam::999999999999:role/elsewhere")], 0),
+], ids=["trusted", "other-name", "other-namespace", "stringlike-covers-it (reported elsewhere)",
+        "arn-with-path", "role-of-another-stack"])
+def test_annotated_service_account_is_trusted_by_its_role(resources, expected):
+    violations, _ = run(SA_RULE, resources)
+    assert len(violations) == expected
+    if expected:
+        assert violations[0].urn.endswith("::sa-" + resources[1].name.split("-", 1)[1])
+        assert "AccessDenied" in violations[0].message
+
+
+def test_preview_links_the_annotation_by_dependency_and_defers_the_unknown_trust():
+    pending_role = role(policy=UNKNOWN, arn=UNKNOWN)
+    account = service_account(role_arn=UNKNOWN, deps={"metadata": (pending_role.urn,)})
+    violations, deferred = run(SA_RULE, [pending_role, account])
+    assert violations == [] and "trust policy" in deferred[0].reason
+    known_trust = role(arn=UNKNOWN, policy=trust("system:serviceaccount:demo:other"))
+    account = service_account(role_arn=UNKNOWN, deps={"metadata": (known_trust.urn,)})
+    assert len(run(SA_RULE, [known_trust, account])[0]) == 1
+
+
+@pytest.mark.parametrize("workload, expected", [
+    (deployment("app"), 0),
+    (deployment(), 1),
+    (deployment("default"), 1),
+    (deployment("typo-app"), 1),
+    (deployment(env=[{"name": "PORT", "value": "80"}]), 0),
+    (deployment(namespace="other"), 0),
+], ids=["trusted-account", "implicit-default", "explicit-default", "unannotated",
+        "not-an-aws-or-database-client", "namespace-without-irsa-role"])
+def test_workloads_run_as_the_trusted_service_account(workload, expected):
+    violations, _ = run(WORKLOAD_RULE, [role(), service_account(), workload])
+    assert len(violations) == expected
+    if expected:
+        assert violations[0].urn == workload.urn and "serviceAccountName: app" in \
+            violations[0].message
+
+
+def test_workload_with_unknown_service_account_is_deferred():
+    workload = deployment(UNKNOWN)
+    violations, deferred = run(WORKLOAD_RULE, [role(), service_account(), workload])
+    assert violations == [] and deferred
+
+
+def connect_policy(user="app_user", resource_id=RESOURCE_ID, region="us-east-1",
+                   account="111122223333") -> Resource:
+    arn = f"arn:aws:rds-db:{region}:{account}:dbuser:{resource_id}/{user}"
+    return res("aws:iam/rolePolicy:RolePolicy", f"connect-{user}", {"role": "app-role",
+               "policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+                   "Effect": "Allow", "Action": "rds-db:connect", "Resource": arn}]})})
+
+
+def pg_grant(member="app_user") -> Resource:
+    return res("postgresql:index/grantRole:GrantRole", f"grant-{member}",
+               {"role": member, "grantRole": "rds_iam"})
+
+
+def cluster(resource_id=RESOURCE_ID, identifier="my-aurora") -> Resource:
+    return res("aws:rds/cluster:Cluster", "db", {
+        "engine": "aurora-postgresql", "clusterResourceId": resource_id,
+        "clusterIdentifier": identifier,
+        "arn": f"arn:aws:rds:us-east-1:111122223333:cluster:{identifier}"})
+
+
+@pytest.mark.parametrize("resources, expected", [
+    ([connect_policy(), pg_grant()], 0),
+    ([connect_policy("reporting"), pg_grant()], 1),
+    ([connect_policy("reporting")], 0),
+    ([connect_policy(), res("postgresql:index/role:Role", "r", {"name": "app_user",
+                                                                 "roles": ["rds_iam"]})], 0),
+], ids=["holder", "not-a-holder", "stack-manages-no-roles", "holder-through-role-roles"])
+def test_connect_user_holds_rds_iam(resources, expected):
+    violations, _ = run("rds-connect-user-has-rds-iam", resources)
+    assert len(violations) == expected
+    if expected:
+        assert violations[0].urn == resources[0].urn and "'reporting'" in violations[0].message
+
+
+def test_connect_user_check_waits_for_unknown_grants():
+    violations, deferred = run("rds-connect-user-has-rds-iam",
+                               [connect_policy("reporting"), pg_grant(UNKNOWN)])
+    assert violations == [] and deferred
+
+
+@pytest.mark.parametrize("policy, database, expected, fragment", [
+    (connect_policy(), cluster(), 0, ""),
+    (connect_policy(resource_id="cluster-OTHER"), cluster(), 1, "no database of this stack"),
+    (connect_policy(region="eu-west-1"), cluster(), 1, "region 'eu-west-1'"),
+    (connect_policy(account="999999999999"), cluster(), 1, "account '999999999999'"),
+    (connect_policy(resource_id="db-IDENT"), cluster(identifier="db-IDENT"), 1,
+     "is the identifier of"),
+], ids=["matches", "other-id", "other-region", "other-account", "identifier"])
+def test_connect_resource_id_is_the_clusters(policy, database, expected, fragment):
+    violations, _ = run("rds-connect-resource-id-matches-cluster", [database, policy])
+    assert len(violations) == expected
+    if expected:
+        assert fragment in violations[0].message and violations[0].urn == policy.urn
+
+
+def test_resource_id_check_is_deferred_while_the_cluster_id_is_unknown():
+    violations, deferred = run("rds-connect-resource-id-matches-cluster",
+                               [cluster(resource_id=UNKNOWN), connect_policy()])
+    assert violations == [] and deferred
+    instance = res("aws:rds/instance:Instance", "pg", {"engine": "postgres",
+                                                       "resourceId": "db-ABCDEF"})
+    assert run("rds-connect-resource-id-matches-cluster",
+               [instance, connect_policy(resource_id="db-ABCDEF")]) == ([], [])
+
+
+def test_workload_check_waits_while_another_roles_trust_is_unknown():
+    pending = role(policy=UNKNOWN, name="other-role", arn=UNKNOWN)
+    violations, deferred = run(WORKLOAD_RULE, [role(), pending, service_account(),
+                                               deployment("worker")])
+    assert violations == [] and deferred
