@@ -363,8 +363,9 @@ def run_program(project: PulumiProject, config: StackConfig, mocks: Any, *, prev
     runtime_settings.reset_options(project=project.name, stack=config.stack,
                                    root_directory=str(project.directory), preview=preview,
                                    organization=organization)
-    logger = logging.getLogger(f"pgiam.program.{id(monitor)}")
-    logger.propagate = False
+    # A logger of this run only, outside logging's registry (a registered one would live forever
+    # and slow every later logging.getLogger user, pytest's log capture included).
+    logger = logging.Logger("pgiam.program")
     # set_mocks registers a root stack of its own unless one is set: the language host's is
     # made around the program (run_in_stack), and it is the one whose outputs are the stack's.
     runtime_settings.ROOT.set(_NOT_YET)

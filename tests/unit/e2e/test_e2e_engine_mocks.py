@@ -11,6 +11,8 @@ import pytest
 from pgiam.e2e.engine.context import CloudInfo, EngineContext
 from pgiam.e2e.engine.state import EngineState
 
+pytestmark = pytest.mark.usefixtures("pulumi_sdk")
+
 CLOUD = CloudInfo(region="us-east-1", account_id="123456789012",
                   endpoint_url="http://127.0.0.1:9", issuer="https://localhost:9/id/X",
                   ca_bundle="/nonexistent/ca.pem")

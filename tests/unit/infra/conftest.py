@@ -2,41 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra_scenarios import SCENARIOS
-
-# Tests that need the Pulumi SDK (all of them through the `pulumi_sdk` fixture) cost about 2 s of
-# CPU in the first test of every process that runs one (importing pulumi-aws and running the
-# program once). xdist's default scheduler (--dist load) hands each worker runs of consecutive
-# tests, so placing them first among this directory's tests, within the directory's own slots,
-# lets one worker pay that while the other runs the pure tests. (Measured: --dist loadgroup with
-# an xdist_group is slower here, it schedules the rest coarsely.)
-HERE = Path(__file__).resolve().parent
-
-
-def _needs_pulumi(item: pytest.Item) -> bool:
-    return "pulumi_sdk" in getattr(item, "fixturenames", ())
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    slots = [index for index, item in enumerate(items)
-             if HERE in Path(str(item.fspath)).resolve().parents]
-    ours = sorted((items[index] for index in slots), key=lambda item: not _needs_pulumi(item))
-    for index, item in zip(slots, ours):
-        items[index] = item
-
-
-@pytest.fixture(scope="session")
-def pulumi_sdk():
-    """The Pulumi SDK, imported by the tests that need it rather than at collection."""
-    import pulumi
-
-    return pulumi
 
 
 @pytest.fixture(scope="session")

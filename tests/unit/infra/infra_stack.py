@@ -60,8 +60,7 @@ def run_program(program: Callable[[], dict[str, Any] | None], config: dict[str, 
     context = context or CloudContext()
     run = StackRun(context=context, config=full_config(config, context),
                    mocks=RecordingMocks(context, computed=not preview))
-    logger = logging.getLogger(f"pgiam.unit.infra.{id(run)}")
-    logger.propagate = False
+    logger = logging.Logger("pgiam.unit.infra")  # this run's only: not in logging's registry
     logger.addHandler(_Collect(run.warnings))
 
     runtime_settings.reset_options(project=PROJECT, stack=stack)
