@@ -8,7 +8,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
-PYTEST := $(PY) -m pytest
+# pytest caches its rewritten test modules, and Python the project's modules, as bytecode (in the
+# gitignored __pycache__ dirs) even where PYTHONDONTWRITEBYTECODE is set, as on this machine: a warm
+# run collects the unit layer in 1.5 s instead of 3 s per xdist worker.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
 REPORT_DIR ?= reports
 
 .PHONY: help setup venv postgres chromium test unit integration e2e demo bench clean
@@ -42,7 +45,7 @@ chromium: ## Debian's Chromium for the browser test (apt, only when missing)
 setup: venv postgres chromium ## everything the test layers need
 
 test: setup ## every test layer: unit, integration (local cloud, policy pack, browser), e2e
-	$(PYTEST) -n auto -m "unit or integration or e2e"
+	PGIAM_REQUIRE_LAYERS=unit,integration,e2e $(PYTEST) -n auto -m "unit or integration or e2e"
 
 unit: venv ## the unit layer only (what pull requests run)
 	$(PYTEST) -n auto -m unit

@@ -1,6 +1,8 @@
 """Wall time of the local e2e cycle: ``pgiam e2e --target local --program infra`` (local cloud up,
 deploy, rollout, checks in the pod, negative checks, teardown, verification), run N times; prints
-each run's total and per-step times, then min and median against the 60 s budget (issue 7).
+each run's total and per-step times and the machine's load average when it started (the
+machine is shared: a figure means little without it), then min and median against the 60 s
+budget (issue 7).
 
     .venv/bin/python benchmarks/e2e_local.py [--runs 3] [--program infra]
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -47,10 +50,12 @@ def main() -> int:
     args = parser.parse_args()
     totals = []
     for index in range(args.runs):
+        load = os.getloadavg()[0]
         elapsed, steps = one_cycle(args.program.resolve())
         totals.append(elapsed)
         detail = ", ".join(f"{name} {seconds:.1f}" for name, seconds in steps.items())
-        print(f"run {index + 1}: {elapsed:.1f} s  ({detail})", flush=True)
+        print(f"run {index + 1}: {elapsed:.1f} s, load {load:.1f} at start  ({detail})",
+              flush=True)
     best, median = min(totals), statistics.median(totals)
     verdict = "within" if median <= BUDGET_SECONDS else "OVER"
     print(f"local e2e cycle: min {best:.1f} s, median {median:.1f} s over {args.runs} run(s); "

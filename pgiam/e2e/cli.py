@@ -1,7 +1,8 @@
 """``pgiam e2e``: parse, build the target, run it (or sweep), exit with the run's code.
 
     pgiam e2e --target local|aws [--program infra] [--stack-prefix e2e] [--keep]
-              [--report FILE] [--junit FILE] [--work-dir DIR] [--rollout-timeout S]
+              [--config KEY=VALUE ...] [--report FILE] [--junit FILE] [--work-dir DIR]
+              [--rollout-timeout S]
     pgiam e2e --sweep --older-than HOURS [--target local|aws] [--stack-prefix e2e]
 
 Exit codes: 0 every step passed; 1 a step failed; 2 the run could not start (bad arguments, not
@@ -32,6 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the Pulumi program directory (default: infra)")
     parser.add_argument("--stack-prefix", default="e2e", metavar="PREFIX",
                         help="stack names are PREFIX-<UTC time>-<random> (default: e2e)")
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="stack configuration (repeatable; a key without namespace is the "
+                             "project's), e.g. namespace=payments; the keys the run sets itself "
+                             "(region, default tags, environment, masterPassword, CA bundle) "
+                             "are refused")
     parser.add_argument("--keep", action="store_true",
                         help="do not tear the stack down (remove it later with --sweep)")
     parser.add_argument("--report", type=Path, metavar="FILE",
@@ -82,21 +88,23 @@ def _run(args: argparse.Namespace) -> int:
     from pgiam.program.loader import load_project
 
     program = args.program.resolve()
-    load_project(program)  # not a Pulumi project: exit 2 before anything starts
+    project = load_project(program)  # not a Pulumi project: exit 2 before anything starts
+    config = _user_config(project, args.config, args.target)
     target: object
     if args.target == "aws":
         from pgiam.e2e.targets.aws import AwsOptions, AwsTarget
 
         target = AwsTarget(AwsOptions(program=program, prefix=args.stack_prefix,
                                       app_image=args.app_image,
-                                      deployer_cidr=args.deployer_cidr))
+                                      deployer_cidr=args.deployer_cidr, config=config))
     else:
         from pgiam.e2e.targets.local import LocalOptions, LocalTarget, default_work_root
 
         target = LocalTarget(LocalOptions(program=program, prefix=args.stack_prefix,
                                           work_root=(args.work_dir or default_work_root()
                                                      ).resolve(),
-                                          rollout_timeout=args.rollout_timeout))
+                                          rollout_timeout=args.rollout_timeout,
+                                          config=config))
     stack = target.stack  # type: ignore[attr-defined]
     report_path = args.report or Path("reports") / f"e2e-{stack}.json"
     files = RunFiles(report=report_path, junit=args.junit or junit_path_for(report_path))
@@ -106,6 +114,21 @@ def _run(args: argparse.Namespace) -> int:
     code = runner.execute()
     _exit_now(code)
     return code
+
+
+def _user_config(project: object, items: list[str], target: str) -> dict[str, str]:
+    """``--config`` as full keys; a key the run sets itself is refused (exit 2), since the
+    run's value would silently win over it."""
+    from pgiam.e2e.stack_config import run_config_keys
+    from pgiam.program.loader import parse_config_overrides
+
+    config = {project.full_key(key): value  # type: ignore[attr-defined]
+              for key, value in parse_config_overrides(items).items()}
+    reserved = sorted(set(config) & run_config_keys(project, target))
+    if reserved:
+        raise PgiamError(f"--config {', '.join(reserved)}: set by the e2e run itself "
+                         f"(target {target}); leave it out")
+    return config
 
 
 def _exit_now(code: int) -> None:

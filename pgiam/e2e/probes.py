@@ -22,6 +22,7 @@ nothing either way. No token or password is ever printed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -86,7 +87,57 @@ def _token(user: str, age_seconds: int) -> str:
         return rds.generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user)
 
 
+def _connect_params(user: str, password: str) -> dict:
+    params = {"host": os.environ["DB_HOST"], "port": int(os.environ.get("DB_PORT") or 5432),
+              "dbname": os.environ["DB_NAME"], "user": user, "password": password,
+              "sslmode": os.environ.get("PGSSLMODE") or "verify-full", "connect_timeout": 10}
+    if os.environ.get("PGSSLROOTCERT"):
+        params["sslrootcert"] = os.environ["PGSSLROOTCERT"]
+    return params
+
+
+@contextlib.contextmanager
+def decoy_user(name: str, decoy: dict):
+    """An IAM database user ``name`` (LOGIN, rds_iam, CONNECT on the database) for the length of
+    the block, made and dropped by the master user (``decoy["master_user"]``, its password in
+    the variable ``decoy["password_env"]``)."""
+    import psycopg2
+    from psycopg2 import sql
+
+    password = os.environ.get(decoy.get("password_env") or "", "")
+    if not password:
+        raise LookupError(f"{decoy.get('password_env')} is not set")
+    connection = psycopg2.connect(**_connect_params(decoy["master_user"], password))
+    connection.autocommit = True
+    role, database = sql.Identifier(name), sql.Identifier(os.environ["DB_NAME"])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
+            cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
+            cursor.execute(sql.SQL("GRANT rds_iam TO {}").format(role))
+            cursor.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, role))
+        yield
+    finally:
+        with contextlib.suppress(psycopg2.Error), connection.cursor() as cursor:
+            cursor.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(database, role))
+            cursor.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
+        connection.close()
+
+
 def login(attempt: dict) -> dict:
+    import psycopg2
+
+    if attempt.get("decoy"):
+        try:
+            with decoy_user(attempt["user"], attempt["decoy"]):
+                return _login(attempt)
+        except (psycopg2.Error, LookupError) as error:
+            return _result(attempt, "error", "could not create the decoy user as "
+                           f"{attempt['decoy'].get('master_user')}: {error}")
+    return _login(attempt)
+
+
+def _login(attempt: dict) -> dict:
     import psycopg2
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -100,13 +151,8 @@ def login(attempt: dict) -> dict:
             password = _token(user, int(attempt.get("token_age_seconds") or 0))
     except (BotoCoreError, ClientError, LookupError, OSError) as error:
         return _result(attempt, "error", f"no token: {type(error).__name__}: {error}")
-    params = {"host": os.environ["DB_HOST"], "port": int(os.environ.get("DB_PORT") or 5432),
-              "dbname": os.environ["DB_NAME"], "user": user, "password": password,
-              "sslmode": os.environ.get("PGSSLMODE") or "verify-full", "connect_timeout": 10}
-    if os.environ.get("PGSSLROOTCERT"):
-        params["sslrootcert"] = os.environ["PGSSLROOTCERT"]
     try:
-        connection = psycopg2.connect(**params)
+        connection = psycopg2.connect(**_connect_params(user, password))
     except psycopg2.OperationalError as error:
         message = str(error)
         # A FATAL is the server's answer to the login; anything else never reached it.

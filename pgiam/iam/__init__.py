@@ -15,6 +15,8 @@ Public API (import from ``pgiam.iam``)::
     NamedPolicy(name, policy)
     evaluate_identity_policies(policies, request, *, permissions_boundary=None) -> Decision
     evaluate_trust_policy(policy, request) -> Decision   # = evaluate_resource_policy: Principal matters
+    allows_principal_by_name(policy, request) -> bool    # an Allow names the caller, not just its account
+    explain_no_allow(policy, request, *, check_principal=False) -> str   # why each Allow did not apply
     statement_applies(statement, request, *, variables_enabled=True, check_principal=False) -> bool
     wildcard_match(pattern, value, *, case_sensitive=True) -> bool   # IAM * and ?, all else literal
     action_matches(pattern, action) -> bool              # case-insensitive
@@ -52,11 +54,13 @@ from pgiam.iam.errors import PolicyDocumentError
 from pgiam.iam.evaluation import (
     Decision,
     NamedPolicy,
+    allows_principal_by_name,
     evaluate_identity_policies,
     evaluate_resource_policy,
     evaluate_trust_policy,
     statement_applies,
 )
+from pgiam.iam.explain import explain_no_allow
 from pgiam.iam.principals import Principal, PrincipalSpec
 from pgiam.iam.request import Request
 from pgiam.iam.wildcard import action_matches, wildcard_match
@@ -76,9 +80,11 @@ __all__ = [
     "Request",
     "Statement",
     "action_matches",
+    "allows_principal_by_name",
     "arn_matches",
     "canonical_action",
     "evaluate_identity_policies",
+    "explain_no_allow",
     "evaluate_resource_policy",
     "evaluate_trust_policy",
     "expand_actions",

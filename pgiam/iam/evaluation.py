@@ -17,7 +17,7 @@ from pgiam.iam.arn import resource_tokens_match
 from pgiam.iam.conditions import evaluate_condition
 from pgiam.iam.document import Policy, Statement
 from pgiam.iam.errors import PolicyDocumentError
-from pgiam.iam.principals import not_principal_applies, principal_matches
+from pgiam.iam.principals import names_specifically, not_principal_applies, principal_matches
 from pgiam.iam.request import Request
 from pgiam.iam.variables import UnresolvedVariable, parse_template, resolve_tokens
 from pgiam.iam.wildcard import action_matches
@@ -178,3 +178,16 @@ def evaluate_trust_policy(policy: Policy | NamedPolicy, request: Request) -> Dec
     """Decide ``sts:AssumeRole*`` against a role's trust policy (a resource-based policy whose
     resource is the role): Principal/NotPrincipal, Action and Condition decide."""
     return evaluate_resource_policy(policy, request)
+
+
+def allows_principal_by_name(policy: Policy | NamedPolicy, request: Request) -> bool:
+    """Whether an applicable ``Allow`` statement of a resource-based policy names the request's
+    principal itself (its user or session ARN, or a session's role) rather than only its account
+    or everyone: see :func:`pgiam.iam.principals.names_specifically`."""
+    policy = policy.policy if isinstance(policy, NamedPolicy) else policy
+    return any(
+        statement.effect == "Allow"
+        and names_specifically(statement.principal, request.principal)
+        and statement_applies(statement, request, variables_enabled=policy.variables_enabled, check_principal=True)
+        for statement in policy.statements
+    )

@@ -158,3 +158,15 @@ def not_principal_applies(spec: PrincipalSpec | str, principal: Principal | None
         return False
     named = entry_identities(spec)
     return not all(identity in named for identity in request_identities(principal))
+
+
+def names_specifically(spec: PrincipalSpec | str | None, principal: Principal | None) -> bool:
+    """Whether a ``Principal`` element names the caller itself (a user or session ARN, or the
+    role of a session), not merely its account or everyone. In one account, a role trust policy
+    that names the caller so grants ``sts:AssumeRole`` without the caller's identity policies;
+    one that names only the account delegates the decision to them (IAM User Guide, "Policy
+    evaluation logic", and the ``AssumeRole`` API reference)."""
+    if not isinstance(spec, PrincipalSpec) or principal is None:
+        return False
+    named = entry_identities(spec)
+    return any(identity in named and identity[0] != "account" for identity in request_identities(principal))

@@ -20,9 +20,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from pgiam.localcloud.assume_role import StrictAssumeRole
 from pgiam.localcloud.ca import load_or_create
+from pgiam.localcloud.caller_authz import KnownCallerAuthorizer
 from pgiam.localcloud.extensions import EXTENSION_MODULES, Cloud, Extension, load_extensions
 from pgiam.localcloud.gateway import Gateway, HandlerRegistry
+from pgiam.localcloud.iam_handlers import OidcClientIdHandlers, TrustPrincipalHandlers, UserBoundaryHandlers
 from pgiam.localcloud.identity import DEFAULT_ACCOUNT_ID, IdentityDirectory, MotoCredentialIssuer
 from pgiam.localcloud.jwks import HttpsKeySource
 from pgiam.localcloud.oidc import (
@@ -41,7 +44,16 @@ from pgiam.localcloud.servers import LOOPBACK, LoopbackServer, tls_server_contex
 from pgiam.localcloud.statedir import StateDir, write_json, write_secret
 from pgiam.localcloud.sts import StrictSts
 from pgiam.localcloud.sts_handler import ACTION as WEB_IDENTITY_ACTION
-from pgiam.localcloud.sts_handler import AssumeRoleWithWebIdentityHandler, seal_moto_web_identity
+from pgiam.localcloud.sts_handler import (
+    ASSUME_ROLE,
+    ASSUME_ROLE_WITH_SAML,
+    AssumeRoleHandler,
+    AssumeRoleWithWebIdentityHandler,
+    Authenticator,
+    IdentityCallerPolicies,
+    refuse_saml,
+    seal_moto_role_credentials,
+)
 
 log = logging.getLogger("pgiam.localcloud.daemon")
 PARTITION = "aws"
@@ -102,16 +114,25 @@ class Daemon:
 
         registry = HandlerRegistry()
         moto_app = DomainDispatcherApplication(create_backend_app)
-        aws_server = LoopbackServer(Gateway(moto_app, registry, self.region))
+        identity = IdentityDirectory(DEFAULT_ACCOUNT_ID, PARTITION, self.region)
+        authenticator = Authenticator(identity)
+        aws_server = LoopbackServer(Gateway(moto_app, registry, self.region,
+                                            authorizer=KnownCallerAuthorizer(identity, authenticator)))
         self.servers.append(aws_server)
         endpoint_url = f"http://{LOOPBACK}:{aws_server.bound_port}"
 
-        identity = IdentityDirectory(DEFAULT_ACCOUNT_ID, PARTITION, self.region)
         trust = ssl.create_default_context(cafile=str(self.state.ca_cert))
-        sts = StrictSts(identity, HttpsKeySource(trust), MotoCredentialIssuer(identity),
-                        account_id=DEFAULT_ACCOUNT_ID)
+        issuer_of_credentials = MotoCredentialIssuer(identity)
+        sts = StrictSts(identity, HttpsKeySource(trust), issuer_of_credentials, account_id=DEFAULT_ACCOUNT_ID)
         registry.register("sts", WEB_IDENTITY_ACTION, AssumeRoleWithWebIdentityHandler(sts))
-        seal_moto_web_identity()
+        assume_role = StrictAssumeRole(identity, IdentityCallerPolicies(identity), issuer_of_credentials,
+                                       account_id=DEFAULT_ACCOUNT_ID)
+        registry.register("sts", ASSUME_ROLE, AssumeRoleHandler(assume_role, authenticator))
+        registry.register("sts", ASSUME_ROLE_WITH_SAML, refuse_saml)
+        UserBoundaryHandlers(identity).register(registry)
+        OidcClientIdHandlers(identity).register(registry)
+        TrustPrincipalHandlers(identity).register(registry)
+        seal_moto_role_credentials()
 
         cloud = Cloud(region=self.region, account_id=DEFAULT_ACCOUNT_ID, partition=PARTITION,
                       endpoint_url=endpoint_url, issuer=issuer.issuer, state=self.state, ca=ca,

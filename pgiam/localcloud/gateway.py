@@ -30,7 +30,9 @@ from pgiam.localcloud.awsquery import AwsError, credential_scope, error_xml, new
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 MAX_FORM_BODY = 8 << 20  # Query-protocol bodies are small; a web identity token is at most 20,000
-UNSIGNED_ACTIONS = {"AssumeRoleWithWebIdentity": "sts", "AssumeRoleWithSAML": "sts"}
+# actions routed by name when a request is not signed (the first two are unsigned by design;
+# an unsigned AssumeRole must reach the strict handler to be refused, not moto)
+UNSIGNED_ACTIONS = {"assumerolewithwebidentity": "sts", "assumerolewithsaml": "sts", "assumerole": "sts"}
 QUERY_SERVICES = frozenset({"sts", "iam", "rds", "ec2", "autoscaling", "elasticloadbalancing", "sns",
                             "sqs", "cloudformation", "elasticache", "redshift", "ses", "sdb"})
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -72,6 +74,13 @@ class AwsRequest:
                        duplicate_params=frozenset())
 
 
+def action_key(action: str) -> str:
+    """An action name as routing compares it. moto runs an action by ``camelcase_to_underscores``
+    of its name, so ``assumeRole``, ``AssumeROLE`` and ``assume_role`` all reach
+    ``assume_role``: every spelling that can reach one moto method must reach one handler."""
+    return action.replace("_", "").lower()
+
+
 MotoCall = Callable[[AwsRequest], Response]
 Handler = Callable[[AwsRequest, MotoCall], Response]
 
@@ -84,7 +93,7 @@ class HandlerRegistry:
         self._lock = threading.Lock()
 
     def register(self, service: str, action: str, handler: Handler) -> None:
-        key = (service.lower(), action)
+        key = (service.lower(), action_key(action))
         with self._lock:
             if key in self._handlers:
                 raise ValueError(f"a handler for {service} {action} is already registered")
@@ -92,12 +101,12 @@ class HandlerRegistry:
 
     def unregister(self, service: str, action: str) -> None:
         with self._lock:
-            self._handlers.pop((service.lower(), action), None)
+            self._handlers.pop((service.lower(), action_key(action)), None)
 
     def lookup(self, service: str | None, action: str | None) -> Handler | None:
         if service is None or action is None:
             return None
-        return self._handlers.get((service.lower(), action))
+        return self._handlers.get((service.lower(), action_key(action)))
 
 
 def aws_error_response(error: AwsError, request_id: str, service: str | None) -> Response:
@@ -172,7 +181,7 @@ def parse_request(environ: dict[str, Any], default_region: str) -> AwsRequest:
         params.setdefault(key, value)
     target = environ.get("HTTP_X_AMZ_TARGET")
     action = params.get("Action") or (target.rsplit(".", 1)[-1] if target else None)
-    service = scope.service.lower() if scope else UNSIGNED_ACTIONS.get(action or "")
+    service = scope.service.lower() if scope else UNSIGNED_ACTIONS.get(action_key(action or ""))
     if body is None and query_protocol:
         # a Query-protocol body this large is no AWS request; unread, it could hide its action
         raise AwsError("RequestEntityTooLarge", "The request body is too large.", 413)
@@ -188,10 +197,13 @@ def parse_request(environ: dict[str, Any], default_region: str) -> AwsRequest:
 class Gateway:
     """The WSGI application in front of moto."""
 
-    def __init__(self, moto_app: WSGIApp, registry: HandlerRegistry, default_region: str) -> None:
+    def __init__(self, moto_app: WSGIApp, registry: HandlerRegistry, default_region: str,
+                 authorizer: Callable[[AwsRequest], None] | None = None) -> None:
         self.moto_app = moto_app
         self.registry = registry
         self.default_region = default_region
+        # runs before any handler or moto; raises AwsError to refuse (see caller_authz)
+        self.authorizer = authorizer
 
     def call_moto(self, request: AwsRequest) -> Response:
         environ = dict(request.environ)
@@ -213,6 +225,14 @@ class Gateway:
         except AwsError as error:
             log.info("%s request refused before routing: %s", environ.get("REMOTE_ADDR", ""), error.code)
             return aws_error_response(error, new_request_id(), None)(environ, start_response)
+        if self.authorizer is not None:
+            try:
+                self.authorizer(request)
+            except AwsError as error:
+                log.info("%s %s %s refused: %s (%s)", request.remote_addr, request.service, request.action,
+                         error.code, error.detail or error.message)
+                self._log(request, f"{error.status}", started, "authz")
+                return aws_error_response(error, request.request_id, request.service)(environ, start_response)
         handler = self.registry.lookup(request.service, request.action)
         if handler is None:
             status_seen: list[str] = []

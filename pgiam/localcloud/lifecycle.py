@@ -182,6 +182,7 @@ def down(state_dir: str | os.PathLike[str]) -> list[str]:
     if not state.is_state_dir():
         raise StateDirError(f"{state.path} is not a local cloud state directory (no {state.marker.name}); "
                             "not removing it")
+    state.check_owner()
     stopped: list[str] = []
     with state.locked():
         record = daemon_record(state)

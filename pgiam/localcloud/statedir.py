@@ -52,13 +52,26 @@ class StateDir:
     def is_state_dir(self) -> bool:
         return self.marker.is_file()
 
+    def check_owner(self) -> None:
+        """Refuse a directory another user owns: its records name processes to signal and paths
+        to remove, which ``down`` acts on with this process's rights (root, here)."""
+        try:
+            owner = os.stat(self.path).st_uid
+        except FileNotFoundError:
+            return
+        if owner != os.geteuid():
+            raise StateDirError(f"--state-dir {self.path} belongs to uid {owner}, not to this user "
+                                f"(uid {os.geteuid()}); give a directory of your own")
+
     def prepare(self) -> None:
         """Create the directory (and parents) or adopt an existing empty one, then mark it."""
         if self.path.exists() and not self.path.is_dir():
             raise StateDirError(f"--state-dir {self.path} exists and is not a directory")
+        self.check_owner()
         if self.path.is_dir() and not self.is_state_dir():
             leftovers = sorted(p.name for p in self.path.iterdir())
-            if leftovers:
+            # a concurrent `up` may have marked the directory between the two looks
+            if leftovers and not self.is_state_dir():
                 raise StateDirError(
                     f"--state-dir {self.path} is not empty and is not a local cloud state directory "
                     f"(found {', '.join(leftovers[:5])}{', ...' if len(leftovers) > 5 else ''}); "

@@ -43,6 +43,7 @@ from pgiam.iam import (
     PolicyDocumentError,
     Request,
     evaluate_trust_policy,
+    explain_no_allow,
     parse_policy,
 )
 from pgiam.localcloud.awsquery import AwsError
@@ -110,7 +111,8 @@ class KeySource(Protocol):
 
 class CredentialIssuer(Protocol):
     def issue(self, role: Role, session_name: str, duration: int,
-              session_policies: Sequence[NamedPolicy], *, federated_provider: str) -> IssuedCredentials: ...
+              session_policies: Sequence[NamedPolicy], *, federated_provider: str | None = None,
+              chained: bool = False) -> IssuedCredentials: ...
 
 
 @dataclass(frozen=True)
@@ -138,15 +140,68 @@ class WebIdentityResult:
     context: Mapping[str, Any] = field(repr=False)
 
 
-def _validation(problems: list[str]) -> AwsError:
+def validation_error(problems: list[str]) -> AwsError:
     plural = "s" if len(problems) > 1 else ""
     return AwsError("ValidationError", f"{len(problems)} validation error{plural} detected: "
                     + "; ".join(problems))
 
 
-def _constraint(name: str, value: str | None, constraint: str, *, show_value: bool = True) -> str:
+def constraint(name: str, value: str | None, constraint: str, *, show_value: bool = True) -> str:
     shown = "null" if value is None else (f"'{value}'" if show_value else "")
     return f"Value {shown + ' ' if shown else ''}at '{name}' failed to satisfy constraint: {constraint}"
+
+
+_INTEGER = re.compile(r"^-?[0-9]{1,10}$")  # Query-protocol integers: ASCII digits (int() takes more)
+
+
+def check_role_arn(role_arn: str | None, problems: list[str]) -> None:
+    if role_arn is None:
+        problems.append(constraint("roleArn", None, "Member must not be null"))
+    elif not 20 <= len(role_arn) <= 2048:
+        problems.append(constraint("roleArn", role_arn, "Member must have length between 20 and 2048"))
+
+
+def check_session_name(session: str | None, problems: list[str]) -> None:
+    if session is None:
+        problems.append(constraint("roleSessionName", None, "Member must not be null"))
+        return
+    if not 2 <= len(session) <= 64:
+        problems.append(constraint("roleSessionName", session, "Member must have length between 2 and 64"))
+    if not SESSION_NAME_PATTERN.match(session):
+        problems.append(constraint("roleSessionName", session,
+                                   "Member must satisfy regular expression pattern: [\\w+=,.@-]*"))
+
+
+def parse_duration(raw: str | None, problems: list[str]) -> int | None:
+    """``DurationSeconds``: an integer 900..43200, written as the Query protocol writes one."""
+    if raw is None:
+        return None
+    if not _INTEGER.match(raw):
+        problems.append(constraint("durationSeconds", raw, "Member must be a number"))
+        return None
+    duration = int(raw)
+    if duration < MIN_DURATION:
+        problems.append(constraint("durationSeconds", raw,
+                                   f"Member must have value greater than or equal to {MIN_DURATION}"))
+    elif duration > MAX_DURATION:
+        problems.append(constraint("durationSeconds", raw,
+                                   f"Member must have value less than or equal to {MAX_DURATION}"))
+    return duration
+
+
+def session_policy_params(params: Mapping[str, str], problems: list[str]) -> tuple[str | None, tuple[str, ...]]:
+    """``Policy`` and ``PolicyArns.member.N.arn`` (in member order), within their bounds."""
+    policy = params.get("Policy")
+    if policy is not None and not 1 <= len(policy) <= MAX_SESSION_POLICY_CHARS:
+        problems.append(constraint("policy", None if not policy else "...",
+                                   f"Member must have length between 1 and {MAX_SESSION_POLICY_CHARS}",
+                                   show_value=False))
+    policy_arns = tuple(value for key, value in sorted(params.items(), key=lambda kv: _member_index(kv[0]))
+                        if re.fullmatch(r"PolicyArns\.member\.\d+\.arn", key))
+    if len(policy_arns) > MAX_POLICY_ARNS:
+        problems.append(constraint("policyArns", None, f"Member must have length less than or equal "
+                                   f"to {MAX_POLICY_ARNS}", show_value=False))
+    return policy, policy_arns
 
 
 def request_from_params(params: Mapping[str, str], *, duplicates: frozenset[str] = frozenset(),
@@ -160,56 +215,23 @@ def request_from_params(params: Mapping[str, str], *, duplicates: frozenset[str]
         raise AwsError("InvalidParameterCombination",
                        f"Parameters given more than once: {', '.join(sorted(duplicates))}")
     role_arn = params.get("RoleArn")
-    if role_arn is None:
-        problems.append(_constraint("roleArn", None, "Member must not be null"))
-    elif not 20 <= len(role_arn) <= 2048:
-        problems.append(_constraint("roleArn", role_arn, "Member must have length between 20 and 2048"))
+    check_role_arn(role_arn, problems)
     session = params.get("RoleSessionName")
-    if session is None:
-        problems.append(_constraint("roleSessionName", None, "Member must not be null"))
-    else:
-        if not 2 <= len(session) <= 64:
-            problems.append(_constraint("roleSessionName", session,
-                                        "Member must have length between 2 and 64"))
-        if not SESSION_NAME_PATTERN.match(session):
-            problems.append(_constraint("roleSessionName", session,
-                                        "Member must satisfy regular expression pattern: [\\w+=,.@-]*"))
+    check_session_name(session, problems)
     token = params.get("WebIdentityToken")
     if token is None:
-        problems.append(_constraint("webIdentityToken", None, "Member must not be null"))
+        problems.append(constraint("webIdentityToken", None, "Member must not be null"))
     elif not 4 <= len(token) <= 20000:
-        problems.append(_constraint("webIdentityToken", token, "Member must have length between 4 and "
-                                    "20000", show_value=False))
-    duration: int | None = None
-    raw_duration = params.get("DurationSeconds")
-    if raw_duration is not None:
-        try:
-            duration = int(raw_duration)
-        except ValueError:
-            problems.append(_constraint("durationSeconds", raw_duration, "Member must be a number"))
-        else:
-            if duration < MIN_DURATION:
-                problems.append(_constraint("durationSeconds", raw_duration,
-                                            f"Member must have value greater than or equal to {MIN_DURATION}"))
-            elif duration > MAX_DURATION:
-                problems.append(_constraint("durationSeconds", raw_duration,
-                                            f"Member must have value less than or equal to {MAX_DURATION}"))
-    policy = params.get("Policy")
-    if policy is not None and not 1 <= len(policy) <= MAX_SESSION_POLICY_CHARS:
-        problems.append(_constraint("policy", None if not policy else "...",
-                                    f"Member must have length between 1 and {MAX_SESSION_POLICY_CHARS}",
-                                    show_value=False))
-    policy_arns = tuple(value for key, value in sorted(params.items(), key=lambda kv: _member_index(kv[0]))
-                        if re.fullmatch(r"PolicyArns\.member\.\d+\.arn", key))
-    if len(policy_arns) > MAX_POLICY_ARNS:
-        problems.append(_constraint("policyArns", None, f"Member must have length less than or equal "
-                                    f"to {MAX_POLICY_ARNS}", show_value=False))
+        problems.append(constraint("webIdentityToken", token, "Member must have length between 4 and "
+                                   "20000", show_value=False))
+    duration = parse_duration(params.get("DurationSeconds"), problems)
+    policy, policy_arns = session_policy_params(params, problems)
     if params.get("ProviderId") is not None:
-        problems.append(_constraint("providerId", params["ProviderId"],
-                                    "ProviderId is for OAuth 2.0 access tokens; the local cloud "
-                                    "accepts OpenID Connect ID tokens only (omit ProviderId)"))
+        problems.append(constraint("providerId", params["ProviderId"],
+                                   "ProviderId is for OAuth 2.0 access tokens; the local cloud "
+                                   "accepts OpenID Connect ID tokens only (omit ProviderId)"))
     if problems:
-        raise _validation(problems)
+        raise validation_error(problems)
     assert role_arn is not None and session is not None and token is not None
     return WebIdentityRequest(role_arn=role_arn, role_session_name=session, web_identity_token=token,
                               duration_seconds=duration, policy=policy, policy_arns=policy_arns,
@@ -220,6 +242,35 @@ def request_from_params(params: Mapping[str, str], *, duplicates: frozenset[str]
 def _member_index(key: str) -> int:
     match = re.search(r"\.member\.(\d+)\.", key)
     return int(match.group(1)) if match else 0
+
+
+def parse_session_policies(directory: Directory, policy: str | None,
+                           policy_arns: Sequence[str]) -> tuple[NamedPolicy, ...]:
+    """The inline session policy and the managed ones named by ARN, as identity policies."""
+    policies = []
+    if policy is not None:
+        try:
+            policies.append(NamedPolicy("session:inline", parse_policy(policy, kind="identity")))
+        except PolicyDocumentError as exc:
+            raise AwsError("MalformedPolicyDocument", f"The session policy is not valid: {exc}") from None
+    for arn in policy_arns:
+        document = directory.managed_policy_document(arn)
+        if document is None:
+            raise AwsError("InvalidParameterValue", f"The policy {arn} does not exist or is not attachable.")
+        try:
+            policies.append(NamedPolicy(f"session:{arn}", parse_policy(document, kind="identity")))
+        except PolicyDocumentError as exc:
+            raise AwsError("MalformedPolicyDocument", f"The policy {arn} is not valid: {exc}") from None
+    return tuple(policies)
+
+
+def packed_policy_size(policy: str | None, policy_arns: Sequence[str]) -> int | None:
+    """AWS: the percentage of the packed-policy limit used; here of the 2,048 plaintext
+    characters that the inline policy and the policy ARNs share."""
+    if policy is None and not policy_arns:
+        return None
+    used = len(policy or "") + sum(len(arn) for arn in policy_arns)
+    return max(1, -(-used * 100 // MAX_SESSION_POLICY_CHARS))
 
 
 def invalid_token(detail: str, message: str | None = None) -> AwsError:
@@ -284,15 +335,10 @@ class StrictSts:
             raise AwsError("ValidationError", "The requested DurationSeconds exceeds the "
                            "MaxSessionDuration set for this role.",
                            detail=f"{duration} s > {role.max_session_duration} s")
-        session_policies = self._session_policies(request)
+        session_policies = parse_session_policies(self.directory, request.policy, request.policy_arns)
         credentials = self.credential_issuer.issue(role, request.role_session_name, duration, session_policies,
-                                        federated_provider=provider.arn)
-        packed = None
-        if session_policies:
-            # AWS: the percentage of the packed-policy limit used; here of the 2,048 plaintext
-            # characters that the inline policy and the policy ARNs share
-            used = len(request.policy or "") + sum(len(arn) for arn in request.policy_arns)
-            packed = max(1, -(-used * 100 // MAX_SESSION_POLICY_CHARS))
+                                                   federated_provider=provider.arn)
+        packed = packed_policy_size(request.policy, request.policy_arns)
         return WebIdentityResult(credentials=credentials, subject=sub, audience=audience, provider=iss,
                                  packed_policy_size=packed, session_policies=session_policies,
                                  context=context)
@@ -310,6 +356,10 @@ class StrictSts:
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise invalid_token("the kid header is not a string")
+        if "crit" in header:
+            # RFC 7515 4.1.11: a recipient that does not understand every listed extension must
+            # refuse the token; no OIDC ID token uses one, and PyJWT would ignore them
+            raise invalid_token("the token lists critical header extensions (crit)")
         return header
 
     @staticmethod
@@ -414,25 +464,10 @@ class StrictSts:
             trust = parse_policy(role.trust_policy, kind="trust")
         except PolicyDocumentError as exc:
             raise not_authorized(f"trust policy of {role.arn} is not valid: {exc}") from None
-        decision = evaluate_trust_policy(trust, Request(
-            action=ACTION, resource=role.arn, principal=Principal("Federated", provider.arn),
-            context=context))
+        request = Request(action=ACTION, resource=role.arn, principal=Principal("Federated", provider.arn),
+                          context=context)
+        decision = evaluate_trust_policy(trust, request)
         if not decision.allowed:
-            raise not_authorized(f"trust policy of {role.arn}: {decision}")
-
-    def _session_policies(self, request: WebIdentityRequest) -> tuple[NamedPolicy, ...]:
-        policies = []
-        if request.policy is not None:
-            try:
-                policies.append(NamedPolicy("session:inline", parse_policy(request.policy, kind="identity")))
-            except PolicyDocumentError as exc:
-                raise AwsError("MalformedPolicyDocument", f"The session policy is not valid: {exc}") from None
-        for arn in request.policy_arns:
-            document = self.directory.managed_policy_document(arn)
-            if document is None:
-                raise AwsError("InvalidParameterValue", f"The policy {arn} does not exist or is not attachable.")
-            try:
-                policies.append(NamedPolicy(f"session:{arn}", parse_policy(document, kind="identity")))
-            except PolicyDocumentError as exc:
-                raise AwsError("MalformedPolicyDocument", f"The policy {arn} is not valid: {exc}") from None
-        return tuple(policies)
+            why = "" if decision.effect == "ExplicitDeny" else \
+                f" ({explain_no_allow(trust, request, check_principal=True)})"
+            raise not_authorized(f"trust policy of {role.arn}: {decision}{why}")

@@ -29,6 +29,7 @@ DOCUMENT_OUTPUTS = {
     "aws:iam/rolePolicy:RolePolicy": ("policy",),
     "aws:iam/userPolicy:UserPolicy": ("policy",),
     "aws:iam/groupPolicy:GroupPolicy": ("policy",),
+    "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": ("inlinePolicy",),
 }
 # Region name prefixes of the partitions other than "aws" (botocore's endpoints data).
 _PARTITION_PREFIXES = (("us-gov-", "aws-us-gov"), ("cn-", "aws-cn"), ("us-isob-", "aws-iso-b"),

@@ -54,8 +54,10 @@ def load_pack(directory: str | os.PathLike[str]) -> PolicyPackProject:
     import yaml
 
     directory = Path(directory).resolve()
-    if not directory.is_dir():
+    if not directory.exists():
         raise PackError(f"policy pack directory {directory} does not exist")
+    if not directory.is_dir():
+        raise PackError(f"policy pack directory {directory} is not a directory")
     path = next((directory / name for name in PACK_FILES if (directory / name).is_file()), None)
     if path is None:
         raise PackError(f"{directory} is not a policy pack: no PulumiPolicy.yaml in it")

@@ -335,12 +335,17 @@ def describe_program_error(error: BaseException, project: PulumiProject) -> str:
         current = current.__cause__ or current.__context__
     for item in chain:
         if isinstance(item, PgiamError):
-            return str(item)
+            return _one_line(str(item))
     if isinstance(error, pulumi.RunError):
-        return str(error)
+        return _one_line(str(error))
     where = _program_frame(error, project)
-    text = str(error) or type(error).__name__
+    text = _one_line(str(error)) or type(error).__name__
     return f"{type(error).__name__}: {text}" + (f" (at {where})" if where else "")
+
+
+def _one_line(text: str) -> str:
+    """A message the SDK spreads over several lines (its type checks do) on one line."""
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def run_program(project: PulumiProject, config: StackConfig, mocks: Any, *, preview: bool,

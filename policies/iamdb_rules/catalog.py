@@ -88,6 +88,10 @@ RULES: tuple[Rule, ...] = (
          "PostgreSQL clients in pods verify TLS: PGSSLMODE and equivalents, and sslmode= in "
          "connection strings, are never disable, allow or prefer (nor left to libpq's prefer).",
          "resource", MANDATORY, kubernetes.check_sslmode),
+    Rule("kubernetes-postgres-sslmode-verify-full",
+         "PostgreSQL clients in pods verify the server: sslmode is not require, verify-ca or "
+         "no-verify (TLS that does not check the certificate and host name), but verify-full.",
+         "resource", ADVISORY, kubernetes.check_sslmode_verifies),
     Rule("irsa-service-account-role-trust",
          "A service account's eks.amazonaws.com/role-arn annotation names a role whose trust :sub "
          "names that service account in that namespace.",
@@ -96,6 +100,11 @@ RULES: tuple[Rule, ...] = (
          "Workloads configured for AWS or a database run as the service account an IRSA role of "
          "the stack trusts in their namespace.",
          "stack", MANDATORY, stack_rules.check_workload_service_account),
+    Rule("irsa-database-workload-role-connects",
+         "A workload configured for one of the stack's databases runs as a service account "
+         "whose role (IRSA or EKS Pod Identity) is granted rds-db:connect, when the stack grants "
+         "it to some principal (the connect policy is not on another role).",
+         "stack", MANDATORY, stack_rules.check_database_workload_role_connects),
     Rule("rds-connect-user-has-rds-iam",
          "The database user a connect policy names holds rds_iam in the same stack.",
          "stack", MANDATORY, stack_rules.check_connect_user_has_rds_iam),

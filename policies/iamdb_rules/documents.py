@@ -7,7 +7,9 @@ Where documents live (every shape a Pulumi program can write one in):
 * identity policies: ``aws:iam/policy:Policy.policy``, ``aws:iam/rolePolicy:RolePolicy.policy``
   (and ``UserPolicy``/``GroupPolicy``), ``aws:iam/role:Role.inlinePolicies[].policy``, and
   aws-native's ``ManagedPolicy``/``Policy``/``RolePolicy``/``UserPolicy``/``GroupPolicy
-  .policyDocument`` and ``Role``/``User``/``Group.policies[].policyDocument``.
+  .policyDocument`` and ``Role``/``User``/``Group.policies[].policyDocument``; IAM Identity
+  Center permission sets' inline policies (``aws:ssoadmin/permissionSetInlinePolicy
+  .inlinePolicy``, ``aws-native:sso:PermissionSet.inlinePolicy``).
 
 A document is JSON text (``json.dumps``, ``aws.iam.get_policy_document(...).json``, an
 ``Output.apply``) or an object (pulumi-aws' ``PolicyDocumentArgs``, aws-native's ``Any``), so it
@@ -320,6 +322,9 @@ IDENTITY_POLICY_TYPES = {
     "aws-native:iam:RolePolicy": "policyDocument",
     "aws-native:iam:UserPolicy": "policyDocument",
     "aws-native:iam:GroupPolicy": "policyDocument",
+    # IAM Identity Center permission sets: the inline policy every assigned user gets
+    "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy": "inlinePolicy",
+    "aws-native:sso:PermissionSet": "inlinePolicy",
 }
 TRUST_POLICY_TYPES = {
     "aws:iam/role:Role": "assumeRolePolicy",
@@ -365,7 +370,7 @@ def statement_where(urn: str, ref: DocumentRef, statement: DocStatement | None =
     return f"{urn} {ref.path}" + (f" {statement.label}" if statement is not None else "")
 
 
-_ISSUER_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+ISSUER_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 def split_condition_key(key: str) -> tuple[str, str]:
@@ -379,4 +384,4 @@ def is_oidc_key(key: str) -> bool:
     service key such as ``aws:SourceIp`` or ``sts:RoleSessionName``."""
     issuer, claim = split_condition_key(key)
     return bool(issuer) and bool(claim) and ("." in issuer or "/" in issuer
-                                              or bool(_ISSUER_SCHEME.match(issuer)))
+                                              or bool(ISSUER_SCHEME.match(issuer)))

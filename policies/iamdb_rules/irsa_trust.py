@@ -6,7 +6,9 @@ covers ``sts:AssumeRoleWithWebIdentity`` however written (``sts:*``, ``sts:Assum
 ``Federated`` entry). For each such statement:
 
 * **federated provider**: a specific IAM OIDC provider ARN (or a named identity provider such as
-  Cognito), never ``*``, never ``Principal: *``, never ``NotPrincipal`` with ``Allow``;
+  Cognito), never ``*``, never ``Principal: *`` or ``{"AWS": "*"}`` (the same), never
+  ``NotPrincipal`` with ``Allow``, never an ARN with ``https://`` in its issuer or a wildcard;
+  and an OIDC provider trusted for ``sts:AssumeRole`` (which web identities never call);
 * **condition keys**: OIDC condition keys are ``<issuer>:<claim>`` with the issuer as IAM names
   the provider (no ``https://``, not the provider's ARN) and the issuer of a provider the
   statement trusts: any other key never matches, so nobody can assume the role;
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from pgiam.iam import ArnError, parse_arn
 
 from .documents import (
+    ISSUER_SCHEME,
     DocStatement,
     Document,
     DocumentRef,
@@ -64,7 +67,8 @@ SERVICE_ACCOUNT_SUBJECT = re.compile(
 
 def provider_issuer(federated: str) -> str | None:
     """The issuer a ``Federated`` entry stands for: an OIDC provider ARN's
-    ``oidc-provider/<issuer>``, or a named identity provider; ``None`` otherwise."""
+    ``oidc-provider/<issuer>`` (without a URL scheme, which IAM never keeps in the ARN: see
+    :func:`federated_problem`), or a named identity provider; ``None`` otherwise."""
     if federated in NAMED_IDENTITY_PROVIDERS:
         return federated
     try:
@@ -73,7 +77,32 @@ def provider_issuer(federated: str) -> str | None:
         return None
     if arn.service != "iam" or not arn.resource.startswith("oidc-provider/"):
         return None
-    return arn.resource[len("oidc-provider/"):]
+    return _strip_scheme(arn.resource[len("oidc-provider/"):])
+
+
+def federated_problem(federated: str) -> str | None:
+    """Why a ``Federated`` entry is not one specific identity provider (``None`` when it is)."""
+    if federated in NAMED_IDENTITY_PROVIDERS:
+        return None
+    if provider_issuer(federated) is None:
+        return (f"Federated principal {federated!r} is not an IAM OIDC provider ARN "
+                "(arn:<partition>:iam::<account>:oidc-provider/<issuer>) nor a named identity "
+                "provider: IAM refuses it or no token ever matches.")
+    arn = parse_arn(federated)
+    issuer = arn.resource[len("oidc-provider/"):]
+    if ISSUER_SCHEME.match(issuer):
+        return (f"Federated principal {federated!r} keeps the URL scheme in the issuer: IAM "
+                "names OIDC providers without https://, so this ARN is no provider of the "
+                "account and no token ever matches.")
+    if any(_has_wildcard(part) for part in (arn.partition, arn.account, issuer)):
+        return (f"Federated principal {federated!r} holds a wildcard: a principal names one "
+                "provider (IAM refuses wildcards in principal ARNs, and a pattern would trust "
+                "every provider it matches).")
+    return None
+
+
+def _has_wildcard(text: str) -> bool:
+    return "*" in text or "?" in text
 
 
 def is_kubernetes_issuer(issuer: str, ctx: RuleContext) -> bool:
@@ -131,7 +160,9 @@ def web_identity_statements(document: Document) -> tuple[list[WebIdentityStateme
         if principal.unknown and not principal.kinds:
             found.append(WebIdentityStatement(statement, federated_unknown=True))
             continue
-        if principal.everyone:
+        # {"AWS": "*"} is the same as "*" (IAM User Guide, "AWS JSON policy elements:
+        # Principal"): every principal, web identities included.
+        if principal.everyone or "*" in principal.of("AWS").known:
             found.append(WebIdentityStatement(statement, everyone=True))
             continue
         federated = principal.of("Federated")
@@ -214,7 +245,29 @@ def trusted_subjects(resource: Resource) -> tuple[list[tuple[str, str]], bool]:
 # The checks
 # ------------------------------------------------------------------------------------------
 
+def _oidc_provider_without_web_identity(resource: Resource) -> Iterator[Finding]:
+    """An ``Allow`` statement trusting an OIDC provider for ``sts:AssumeRole`` but not
+    ``sts:AssumeRoleWithWebIdentity``: OIDC tokens are only ever exchanged through the latter,
+    so nobody can assume the role (``sts:TagSession`` alone, next to a web-identity statement,
+    is fine)."""
+    for ref, document in trust_documents(resource):
+        for statement in document.statements:
+            if statement.allows is not True or statement.principal is None:
+                continue
+            providers = [value for value in statement.principal.of("Federated").known
+                         if provider_issuer(value) and value not in NAMED_IDENTITY_PROVIDERS]
+            if providers and statement.covers(ASSUME_WEB_IDENTITY) is False \
+                    and statement.covers("sts:AssumeRole") is True:
+                yield Violation(resource.urn, message(
+                    f"The statement trusts the OIDC provider {providers[0]!r} for sts:AssumeRole: "
+                    "web identity tokens are exchanged only through "
+                    "sts:AssumeRoleWithWebIdentity, so nobody can assume the role.",
+                    statement_where(resource.urn, ref, statement),
+                    "set Action to sts:AssumeRoleWithWebIdentity"))
+
+
 def check_federated_provider(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
+    yield from _oidc_provider_without_web_identity(resource)
     for item in _trust_statements(resource):
         if isinstance(item, Deferred):
             yield item
@@ -236,11 +289,9 @@ def check_federated_provider(resource: Resource, ctx: RuleContext) -> Iterator[F
             yield Deferred(resource.urn, f"{ref.path} {ws.statement.label}: the Federated "
                                          "principal is not known yet")
         for value in ws.federated:
-            if provider_issuer(value) is None:
-                yield Violation(resource.urn, message(
-                    f"Federated principal {value!r} is not an IAM OIDC provider ARN "
-                    "(arn:<partition>:iam::<account>:oidc-provider/<issuer>) nor a named "
-                    "identity provider: IAM refuses it or no token ever matches.", where, fix))
+            problem = federated_problem(value)
+            if problem is not None:
+                yield Violation(resource.urn, message(problem, where, fix))
 
 
 def check_condition_keys(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:

@@ -10,13 +10,20 @@ init container and ephemeral container is read.
   ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ...) set in a container, literally or from a
   Secret; any value (env, command, args, a Secret's ``data``/``stringData``, a ConfigMap, any
   other Kubernetes object) holding an access key id (``AKIA...``/``ASIA...``) or a credentials
-  file. IRSA gives pods short-lived credentials; a static key is what it replaces.
+  file; in any other object (a Helm release's ``values``, a custom resource) a credential
+  variable or ``secretAccessKey`` set to a literal. IRSA gives pods short-lived credentials; a
+  static key is what it replaces.
 * TLS: ``PGSSLMODE`` and its equivalents (``DB_SSLMODE``, ``DATABASE_SSLMODE``, ``*_SSL_MODE``)
-  and every ``sslmode=`` in a connection string (``postgres://...?sslmode=``, a DSN, JDBC) are
-  never ``disable``, ``allow`` or ``prefer``; a container configured for libpq (``PGHOST`` or a
-  ``postgres://`` URL) without any sslmode gets libpq's default, ``prefer``, and is reported too.
+  and every sslmode in a connection string or config text (``postgres://...?sslmode=``,
+  ``postgresql+psycopg2://``, a DSN, JDBC and its ``ssl=false``, ``sslmode: disable`` in YAML,
+  Npgsql's ``SSL Mode=``) are never ``disable``, ``allow`` or ``prefer``; a container configured
+  for libpq (``PGHOST`` or a postgres URL) without any sslmode gets libpq's default, ``prefer``,
+  and is reported too. An advisory policy reports ``require``/``verify-ca``/``no-verify``, which
+  do not verify the server. Workloads' containers, Secrets and ConfigMaps, and every named
+  setting of any other object are read.
 
-Credential values are never repeated in a message (an access key id is shown masked).
+Objects a ``yaml/v2:ConfigGroup`` carries in its inputs are checked as themselves. Credential
+values are never repeated in a message (an access key id is shown masked).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import base64
 import binascii
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .model import Deferred, Finding, Resource, RuleContext, Violation, message
@@ -48,14 +56,71 @@ _CREDENTIAL_KEYS = frozenset(name.lower().replace("_", "") for name in CREDENTIA
 ACCESS_KEY_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
 CREDENTIALS_FILE = re.compile(r"aws_secret_access_key\s*[=:]", re.IGNORECASE)
 SSLMODE_VARIABLE = re.compile(r"(?:^|_|PG)SSL_?MODE$", re.IGNORECASE)
-SSLMODE_SETTING = re.compile(r"sslmode\s*=\s*['\"]?(?P<mode>[A-Za-z-]+)", re.IGNORECASE)
-POSTGRES_URL = re.compile(r"\bpostgres(?:ql)?://", re.IGNORECASE)
+# sslmode=..., "sslmode": "...", sslmode: ... (YAML config files), Npgsql's "SSL Mode=..."
+SSLMODE_SETTING = re.compile(r"ssl[ _-]?mode['\"]?\s*[=:]\s*['\"]?(?P<mode>[A-Za-z_-]+)",
+                             re.IGNORECASE)
+# postgres://, postgresql://, SQLAlchemy's postgresql+psycopg2://, jdbc:postgresql://
+POSTGRES_URL = re.compile(r"\bpostgres(?:ql)?(?:\+[a-z0-9_]+)?://", re.IGNORECASE)
 WEAK_SSLMODES = frozenset({"disable", "allow", "prefer"})
 SECRET_KINDS = frozenset({"Secret", "ConfigMap"})
 
 
 def is_kubernetes(resource: Resource) -> bool:
     return resource.type.startswith("kubernetes:")
+
+
+# Components whose manifests are among their inputs (pulumi-kubernetes' yaml/v2 ConfigGroup:
+# ``yaml`` text, ``objs`` objects). Their objects exist only inside the component where the
+# program cannot expand them (a remote component under mocks); files are not readable here.
+MANIFEST_COMPONENTS = frozenset({"kubernetes:yaml/v2:ConfigGroup"})
+
+
+def _object_type(document: Mapping[str, Any]) -> str:
+    api_version = str(document.get("apiVersion") or "v1")
+    group_version = api_version if "/" in api_version else f"core/{api_version}"
+    return f"kubernetes:{group_version}:{document.get('kind') or 'Unknown'}"
+
+
+def embedded_objects(resource: Resource) -> list[Resource]:
+    """The Kubernetes objects a manifest component carries in its inputs, as resources with the
+    component's URN (``name``: ``<kind>/<name>``)."""
+    if resource.type not in MANIFEST_COMPONENTS:
+        return []
+    import yaml
+
+    documents: list[Any] = []
+    texts = resource.props.get("yaml")
+    for text in texts if isinstance(texts, list) else [texts]:
+        if isinstance(text, str) and not is_unknown(text):
+            try:
+                documents.extend(yaml.safe_load_all(text))
+            except yaml.YAMLError:
+                continue    # the provider refuses it: nothing is deployed
+    objects = resource.props.get("objs")
+    documents.extend(objects if isinstance(objects, list) else [])
+    return [Resource(_object_type(document), resource.urn,
+                     f"{document.get('kind')}/{get(document, 'metadata', 'name')}", document)
+            for document in documents if isinstance(document, Mapping)]
+
+
+def _within(finding: Finding, inner: Resource) -> Finding:
+    """A finding on an embedded object, its location naming the object."""
+    if isinstance(finding, Violation):
+        return Violation(finding.urn, finding.message.replace(
+            f"Where: {inner.urn} ", f"Where: {inner.urn} {inner.name} ", 1))
+    return Deferred(finding.urn, f"{inner.name}: {finding.reason}")
+
+
+def _per_object(check: Any) -> Any:
+    """``check`` applied to each object a manifest component carries, or to the resource."""
+    def run(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
+        if resource.type in MANIFEST_COMPONENTS:
+            for inner in embedded_objects(resource):
+                yield from (_within(finding, inner) for finding in check(inner, ctx))
+            return
+        yield from check(resource, ctx)
+    run.__doc__ = check.__doc__
+    return run
 
 
 def pod_specs(resource: Resource) -> list[tuple[tuple[str, ...], Any]]:
@@ -78,7 +143,7 @@ def containers(spec: Any, base: tuple[str, ...]) -> Iterator[tuple[tuple[Any, ..
         if is_unknown(entries):
             yield (*base, list_name), entries
             continue
-        for index, container in enumerate(entries or []):
+        for index, container in enumerate(entries if isinstance(entries, list) else []):
             yield (*base, list_name, index), container
 
 
@@ -87,15 +152,15 @@ def mask(text: str) -> str:
     return ACCESS_KEY_ID.sub(lambda m: m.group(0)[:4] + "*" * 12 + m.group(0)[-4:], text)
 
 
-def _string_leaves(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+def string_leaves(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _string_leaves(item, (*path, key))
+            yield from string_leaves(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _string_leaves(item, (*path, index))
+            yield from string_leaves(item, (*path, index))
 
 
 def _credential_in(value: str) -> str | None:
@@ -132,11 +197,33 @@ def _data_entries(resource: Resource) -> Iterator[tuple[str, str, Any]]:
                 yield f".{field_name}.{key}", key, (_decoded(value) or value) if encoded else value
 
 
+# Keys that hold a secret key in Helm values and custom resources (``aws.secretAccessKey``).
+# (Not ``secretKey``: an ExternalSecret names the key of the Secret it writes with it.)
+_NAMED_CREDENTIAL_KEYS = _CREDENTIAL_KEYS | {"secretaccesskey"}
+_TEMPLATE = re.compile(r"\$\{|\{\{|\$\(")
+
+
+def _named_credentials(resource: Resource, reported: set[str]) -> Iterator[Finding]:
+    """A named credential with a literal value anywhere in another Kubernetes object (a Helm
+    release's values, a custom resource): ``AWS_SECRET_ACCESS_KEY: ...``,
+    ``{"name": "AWS_SECRET_ACCESS_KEY", "value": ...}``, ``secretAccessKey: ...``."""
+    for path, name, value in _named_strings(resource.props, ()):
+        where = describe_path(path)
+        if where in reported or not isinstance(value, str) or not value.strip() \
+                or is_unknown(value) or _TEMPLATE.search(value):
+            continue
+        if name.lower().replace("_", "").replace("-", "") in _NAMED_CREDENTIAL_KEYS:
+            reported.add(where)
+            yield Violation(resource.urn, message(
+                f"The object sets the AWS credential {name!r} to a literal value.",
+                f"{resource.urn} {where}", FIX_CREDENTIALS))
+
+
 FIX_CREDENTIALS = ("remove the static key: annotate the pod's service account with "
                    "eks.amazonaws.com/role-arn (IRSA) and let the SDK use the web identity token")
 
 
-def check_static_credentials(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
+def _static_credentials(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
     if not is_kubernetes(resource):
         return
     reported: set[str] = set()
@@ -153,7 +240,7 @@ def check_static_credentials(resource: Resource, ctx: RuleContext) -> Iterator[F
             if is_unknown(env):
                 yield Deferred(resource.urn, f"{describe_path((*path, 'env'))} is not known yet")
                 continue
-            for index, variable in enumerate(env or []):
+            for index, variable in enumerate(env if isinstance(env, list) else []):
                 if not isinstance(variable, Mapping):
                     continue
                 name = variable.get("name")
@@ -170,7 +257,7 @@ def check_static_credentials(resource: Resource, ctx: RuleContext) -> Iterator[F
                             f"The container sets {name} ({origin}): the pod runs with a static "
                             "AWS credential instead of IRSA.", f"{resource.urn} {where}",
                             FIX_CREDENTIALS))
-    for path, value in _string_leaves(resource.props, ()):
+    for path, value in string_leaves(resource.props, ()):
         where = describe_path(path)
         if any(where.startswith(done) for done in reported):
             continue
@@ -180,7 +267,10 @@ def check_static_credentials(resource: Resource, ctx: RuleContext) -> Iterator[F
             yield Violation(resource.urn, message(
                 f"An AWS credential is written into the object: {found}.",
                 f"{resource.urn} {where}", FIX_CREDENTIALS))
-    if type_kind(resource.type) in SECRET_KINDS:
+    kind = type_kind(resource.type)
+    if kind not in SECRET_KINDS and kind not in POD_SPEC_PATHS:
+        yield from _named_credentials(resource, reported)
+    if kind in SECRET_KINDS:
         for where, key, value in _data_entries(resource):
             if is_unknown(value) or where in reported:
                 continue
@@ -200,10 +290,54 @@ def check_static_credentials(resource: Resource, ctx: RuleContext) -> Iterator[F
 # sslmode
 # ------------------------------------------------------------------------------------------
 
-def _weak_settings(value: str) -> list[str]:
-    return [match.group("mode").lower() for match in SSLMODE_SETTING.finditer(value)
-            if match.group("mode").lower() in WEAK_SSLMODES]
+# node-postgres' ``no-verify`` is TLS without verification, like ``require``.
+UNVERIFIED_SSLMODES = frozenset({"require", "verify-ca", "no-verify"})
+# ``ssl=false`` in a connection URL (pgjdbc, node-postgres, SQLAlchemy's asyncpg) turns TLS off;
+# pgjdbc's ``ssl=true`` without ``sslmode`` means verify-full.
+SSL_PARAMETER = re.compile(r"[?&;]ssl\s*=\s*(?P<value>[A-Za-z0-9-]+)", re.IGNORECASE)
+_SSL_OFF = frozenset({"false", "0", "off", "no", "disable"})
 
+
+_MODE_SPELLINGS = {"verifyca": "verify-ca", "verifyfull": "verify-full", "noverify": "no-verify"}
+
+
+def sslmode_name(text: str) -> str:
+    """An sslmode as libpq spells it, from any client's spelling (``VerifyCA``, ``Prefer``)."""
+    compact = re.sub(r"[\s_'\"-]", "", text).lower()
+    return _MODE_SPELLINGS.get(compact, compact)
+
+
+def connection_sslmodes(value: str) -> list[str]:
+    """The sslmodes (libpq's spelling) a setting or connection string asks for: each
+    ``sslmode=``, and ``disable`` for a URL's ``ssl=false``."""
+    modes = [sslmode_name(match.group("mode")) for match in SSLMODE_SETTING.finditer(value)]
+    if POSTGRES_URL.search(value):
+        modes.extend("disable" for match in SSL_PARAMETER.finditer(value)
+                     if match.group("value").lower() in _SSL_OFF)
+    return modes
+
+
+def sets_tls(value: str) -> bool:
+    """Whether a connection string says anything about TLS (else libpq's default applies)."""
+    return bool(SSLMODE_SETTING.search(value) or SSL_PARAMETER.search(value))
+
+
+@dataclass(frozen=True)
+class SslmodeLevel:
+    """Which sslmodes a policy reports: the mandatory one ``disable``/``allow``/``prefer`` (and
+    libpq's default, ``prefer``), the advisory one those that encrypt but do not verify the
+    server."""
+
+    modes: frozenset[str]
+    what: str
+    libpq_default: bool
+
+
+MANDATORY_LEVEL = SslmodeLevel(WEAK_SSLMODES, "lets the PostgreSQL client connect without "
+                                              "verified TLS (or without TLS)", True)
+ADVISORY_LEVEL = SslmodeLevel(UNVERIFIED_SSLMODES, "encrypts but does not verify the server's "
+                                                   "certificate and host name, so a "
+                                                   "man-in-the-middle can read the token", False)
 
 FIX_SSLMODE = ("use sslmode=verify-full (PGSSLMODE=verify-full) with the RDS CA bundle "
                "(PGSSLROOTCERT): a token sent without verified TLS can be captured and replayed "
@@ -216,7 +350,8 @@ def _container_sslmode(container: Mapping[str, Any]) -> tuple[str | None, bool]:
     checked themselves)."""
     if container.get("envFrom"):
         return None, True
-    for variable in container.get("env") or []:
+    env = container.get("env")
+    for variable in env if isinstance(env, list) else []:
         if is_unknown(variable):
             return None, True
         if isinstance(variable, Mapping) and isinstance(variable.get("name"), str) and \
@@ -231,19 +366,32 @@ def _container_sslmode(container: Mapping[str, Any]) -> tuple[str | None, bool]:
     return None, False
 
 
+def _setting_findings(resource: Resource, name: str, value: str, where: str,
+                      level: SslmodeLevel) -> Iterator[Finding]:
+    """A named setting (env variable, ConfigMap/Secret key, Helm value) with an sslmode, or a
+    connection string naming one."""
+    if SSLMODE_VARIABLE.search(name) and sslmode_name(value) in level.modes:
+        yield Violation(resource.urn, message(f"{name}={value.strip()} {level.what}.", where,
+                                              FIX_SSLMODE))
+    for mode in connection_sslmodes(value):
+        if mode in level.modes:
+            yield Violation(resource.urn, message(
+                f"The connection string in {name} asks for sslmode={mode}, which "
+                f"{level.what}.", where, FIX_SSLMODE))
+
+
 def _check_container_tls(resource: Resource, path: tuple[Any, ...],
-                         container: Mapping[str, Any]) -> Iterator[Finding]:
+                         container: Mapping[str, Any], level: SslmodeLevel) -> Iterator[Finding]:
     env = container.get("env")
     if is_unknown(env):
         yield Deferred(resource.urn, f"{describe_path((*path, 'env'))} is not known yet")
         return
     mode, mode_unknown = _container_sslmode(container)
     libpq = False
-    for index, variable in enumerate(env or []):
+    for index, variable in enumerate(env if isinstance(env, list) else []):
         if not isinstance(variable, Mapping) or not isinstance(variable.get("name"), str):
             continue
         name, value = variable["name"], variable.get("value")
-        where = f"{resource.urn} {describe_path((*path, 'env', index))}"
         if name.upper() in ("PGHOST", "PGHOSTADDR", "PGSERVICE"):
             libpq = True
         if is_unknown(value):
@@ -253,24 +401,22 @@ def _check_container_tls(resource: Resource, path: tuple[Any, ...],
             continue
         if not isinstance(value, str):
             continue
-        if SSLMODE_VARIABLE.search(name) and value.strip().lower() in WEAK_SSLMODES:
-            yield Violation(resource.urn, message(
-                f"{name}={value} lets the PostgreSQL client connect without verified TLS.",
-                where, FIX_SSLMODE))
-        for weak in _weak_settings(value):
-            yield Violation(resource.urn, message(
-                f"The connection string in {name} sets sslmode={weak}, which does not verify "
-                "the server (or skips TLS).", where, FIX_SSLMODE))
-        if POSTGRES_URL.search(value) and not SSLMODE_SETTING.search(value):
+        yield from _setting_findings(resource, name, value,
+                                     f"{resource.urn} {describe_path((*path, 'env', index))}",
+                                     level)
+        if POSTGRES_URL.search(value) and not sets_tls(value):
             libpq = True
     for key in ("command", "args"):
-        for index, value in enumerate(container.get(key) or []):
+        entries = container.get(key)
+        for index, value in enumerate(entries if isinstance(entries, list) else []):
             if isinstance(value, str):
-                for weak in _weak_settings(value):
-                    yield Violation(resource.urn, message(
-                        f"The container's {key} sets sslmode={weak}.",
-                        f"{resource.urn} {describe_path((*path, key, index))}", FIX_SSLMODE))
-    if libpq and mode is None and not mode_unknown:
+                for weak in connection_sslmodes(value):
+                    if weak in level.modes:
+                        yield Violation(resource.urn, message(
+                            f"The container's {key} asks for sslmode={weak}, which "
+                            f"{level.what}.",
+                            f"{resource.urn} {describe_path((*path, key, index))}", FIX_SSLMODE))
+    if level.libpq_default and libpq and mode is None and not mode_unknown:
         yield Violation(resource.urn, message(
             "The container is configured for libpq (PGHOST or a postgres:// URL without "
             "sslmode) but sets no PGSSLMODE: libpq's default is prefer, which accepts an "
@@ -278,37 +424,84 @@ def _check_container_tls(resource: Resource, path: tuple[Any, ...],
             f"{resource.urn} {describe_path((*path, 'env'))}", FIX_SSLMODE))
 
 
-def check_sslmode(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
+def _named_strings(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str,
+                                                                         Any]]:
+    """(path, name, value) of every named setting inside any object: a mapping's key and its
+    value, and a ``{"name": ..., "value": ...}`` pair (env lists in Helm values, CRDs)."""
+    if isinstance(value, Mapping):
+        name, item = value.get("name"), value.get("value")
+        pair = isinstance(name, str) and "value" in value
+        if pair:
+            yield (*path, "value"), name, item
+        for key, child in value.items():
+            if pair and key == "value":
+                continue
+            if isinstance(child, (str, bytes)) or is_unknown(child):
+                yield (*path, key), str(key), child
+            else:
+                yield from _named_strings(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            if isinstance(child, str):
+                yield (*path, index), "", child
+            else:
+                yield from _named_strings(child, (*path, index))
+
+
+def _check_object_tls(resource: Resource, level: SslmodeLevel) -> Iterator[Finding]:
+    """Any other Kubernetes object (a Helm release's values, a custom resource)."""
+    for path, name, value in _named_strings(resource.props, ()):
+        where = f"{resource.urn} {describe_path(path)}"
+        if is_unknown(value):
+            if SSLMODE_VARIABLE.search(name):
+                yield Deferred(resource.urn, f"{describe_path(path)} ({name}) is not known yet")
+        elif isinstance(value, str):
+            yield from _setting_findings(resource, name or "a value", value, where, level)
+
+
+def sslmode_findings(resource: Resource, level: SslmodeLevel) -> Iterator[Finding]:
     if not is_kubernetes(resource):
         return
-    for spec_path, spec in pod_specs(resource):
-        if is_unknown(spec):
-            yield Deferred(resource.urn, f"{describe_path(spec_path)} (the pod spec) is not known "
-                                         "yet")
-            continue
-        for path, container in containers(spec, spec_path):
-            if is_unknown(container) or not isinstance(container, Mapping):
-                if is_unknown(container):
-                    yield Deferred(resource.urn, f"{describe_path(path)} is not known yet")
+    kind = type_kind(resource.type)
+    if kind in POD_SPEC_PATHS:
+        for spec_path, spec in pod_specs(resource):
+            if is_unknown(spec):
+                yield Deferred(resource.urn, f"{describe_path(spec_path)} (the pod spec) is not "
+                                             "known yet")
                 continue
-            yield from _check_container_tls(resource, path, container)
-    if type_kind(resource.type) in SECRET_KINDS:
+            for path, container in containers(spec, spec_path):
+                if is_unknown(container) or not isinstance(container, Mapping):
+                    if is_unknown(container):
+                        yield Deferred(resource.urn, f"{describe_path(path)} is not known yet")
+                    continue
+                yield from _check_container_tls(resource, path, container, level)
+        return
+    if kind in SECRET_KINDS:
         for where, key, value in _data_entries(resource):
             if is_unknown(value):
                 if key == "*" or SSLMODE_VARIABLE.search(key):
                     yield Deferred(resource.urn, f"{where} is not known yet")
                 continue
-            if not isinstance(value, str):
-                continue
-            if SSLMODE_VARIABLE.search(key) and value.strip().lower() in WEAK_SSLMODES:
-                yield Violation(resource.urn, message(
-                    f"{key}={value} (consumed as the pod's environment) lets the PostgreSQL "
-                    "client connect without verified TLS.", f"{resource.urn} {where}",
-                    FIX_SSLMODE))
-            for weak in _weak_settings(value):
-                yield Violation(resource.urn, message(
-                    f"The connection string under {key!r} sets sslmode={weak}.",
-                    f"{resource.urn} {where}", FIX_SSLMODE))
+            if isinstance(value, str):
+                yield from _setting_findings(resource, key, value, f"{resource.urn} {where}",
+                                             level)
+        return
+    yield from _check_object_tls(resource, level)
+
+
+def _sslmode(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
+    """Never disable/allow/prefer, nor libpq's default (prefer)."""
+    return sslmode_findings(resource, MANDATORY_LEVEL)
+
+
+def _sslmode_verifies(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
+    """Not require/verify-ca/no-verify either: the server's certificate and host are verified."""
+    return sslmode_findings(resource, ADVISORY_LEVEL)
+
+
+check_static_credentials = _per_object(_static_credentials)
+check_sslmode = _per_object(_sslmode)
+check_sslmode_verifies = _per_object(_sslmode_verifies)
 
 
 # ------------------------------------------------------------------------------------------
@@ -339,15 +532,28 @@ def pod_service_account(resource: Resource) -> tuple[tuple[str, ...], Any] | Non
     return None
 
 
+_AWS_OR_DATABASE = re.compile(r"^(AWS_(REGION|DEFAULT_REGION|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)|"
+                              r"PG[A-Z]+|DB_[A-Z_]+|DATABASE_URL|POSTGRES[A-Z_]*)$")
+_DATABASE = re.compile(r"^(PG[A-Z]+|DB_[A-Z_]+|DATABASE_[A-Z_]+|POSTGRES[A-Z_]*)$")
+
+
 def uses_aws_or_database(resource: Resource) -> bool:
     """Whether the workload's containers are configured for AWS or a database (env names)."""
-    hints = re.compile(r"^(AWS_(REGION|DEFAULT_REGION|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)|PG[A-Z]+|"
-                       r"DB_[A-Z_]+|DATABASE_URL|POSTGRES[A-Z_]*)$")
+    return _env_matches(resource, _AWS_OR_DATABASE)
+
+
+def uses_database(resource: Resource) -> bool:
+    """Whether the workload's containers are configured for a database (env names)."""
+    return _env_matches(resource, _DATABASE)
+
+
+def _env_matches(resource: Resource, hints: re.Pattern[str]) -> bool:
     for path, spec in pod_specs(resource):
         for _, container in containers(spec, path):
             if not isinstance(container, Mapping):
                 continue
-            for variable in container.get("env") or []:
+            env = container.get("env")
+            for variable in env if isinstance(env, list) else []:
                 if isinstance(variable, Mapping) and isinstance(variable.get("name"), str) and \
                         hints.match(variable["name"].upper()):
                     return True

@@ -15,7 +15,7 @@ value at update time. Everything known is still checked at preview.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,13 +120,32 @@ class Rule:
     def context(self, config: Mapping[str, Any] | None = None, **where: Any) -> RuleContext:
         return RuleContext(config={**self.defaults(), **dict(config or {})}, **where)
 
+    def findings(self, subject: Resource | Sequence[Resource], ctx: RuleContext,
+                 subject_urn: str) -> Iterator[Finding]:
+        """The check's findings. A check that fails on a shape it did not expect yields one
+        violation on ``subject_urn`` (the resource, or the stack for a stack rule) naming the
+        failure: the pack fails closed rather than failing the whole preview or letting the
+        resource pass unchecked."""
+        try:
+            yield from self.check(subject, ctx)
+        except Exception as error:  # noqa: BLE001 - any failure becomes a finding
+            what = "resource" if self.kind == "resource" else "stack"
+            yield Violation(subject_urn, message(
+                f"The policy could not evaluate this {what} ({type(error).__name__}: {error}), "
+                "so it is not known to comply.",
+                subject_urn or "(the stack)",
+                "give the properties the provider's shapes, or report the failure to the "
+                "pack's maintainers"))
+
     def run(self, subject: Resource | Sequence[Resource], ctx: RuleContext | None = None,
             ) -> tuple[list[Violation], list[Deferred]]:
         """The rule's findings, split: (violations, deferred)."""
         ctx = ctx or self.context()
         violations: list[Violation] = []
         deferred: list[Deferred] = []
-        for finding in self.check(subject, ctx):
+        urn = subject.urn if isinstance(subject, Resource) else next(
+            (item.urn for item in subject if item.type == "pulumi:pulumi:Stack"), "")
+        for finding in self.findings(subject, ctx, urn):
             (violations if isinstance(finding, Violation) else deferred).append(finding)  # type: ignore[arg-type]
         return violations, deferred
 

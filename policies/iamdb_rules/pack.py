@@ -28,6 +28,7 @@ from .catalog import RULES
 from .model import Deferred, ProviderInfo, Resource, Rule, RuleContext, Violation, plain
 
 PACK_NAME = "pgiam-iam-database-auth"
+STACK_TYPE = "pulumi:pulumi:Stack"
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY,
           "disabled": EnforcementLevel.DISABLED}
 
@@ -70,15 +71,23 @@ def context(rule: Rule, config: Mapping[str, Any] | None) -> RuleContext:
                         project=pulumi.get_project(), dry_run=pulumi.runtime.is_dry_run())
 
 
-def _report(rule: Rule, subject: Any, ctx: RuleContext, report_violation: Any) -> None:
+def _report(rule: Rule, subject: Any, ctx: RuleContext, report_violation: Any,
+            subject_urn: str) -> None:
+    """Report the rule's violations (a rule that fails is one: see ``Rule.findings``), then raise
+    its deferred checks."""
     deferred: list[Deferred] = []
-    for finding in rule.check(subject, ctx):
+    for finding in rule.findings(subject, ctx, subject_urn):
         if isinstance(finding, Violation):
             report_violation(finding.message, finding.urn)
         else:
             deferred.append(finding)
     if deferred:
         raise DeferredChecks(deferred)
+
+
+def _stack_urn(resources: Sequence[Resource]) -> str:
+    return next((resource.urn for resource in resources if resource.type == STACK_TYPE),
+                resources[0].urn if resources else "")
 
 
 def _schema(rule: Rule) -> PolicyConfigSchema | None:
@@ -90,7 +99,7 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
     if rule.kind == "resource":
         def validate_resource(args: ResourceValidationArgs, report_violation: Any) -> None:
             _report(rule, resource_from_args(args), context(rule, args.get_config()),
-                    report_violation)
+                    report_violation, args.urn)
 
         return ResourceValidationPolicy(
             name=rule.name, description=rule.description, validate=validate_resource,
@@ -98,7 +107,8 @@ def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
 
     def validate_stack(args: StackValidationArgs, report_violation: Any) -> None:
         resources = [resource_from_stack(resource) for resource in args.resources]
-        _report(rule, resources, context(rule, args.get_config()), report_violation)
+        _report(rule, resources, context(rule, args.get_config()), report_violation,
+                _stack_urn(resources))
 
     return StackValidationPolicy(
         name=rule.name, description=rule.description, validate=validate_stack,

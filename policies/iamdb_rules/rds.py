@@ -2,8 +2,11 @@
 
 Types: ``aws:rds/cluster:Cluster`` (Aurora and Multi-AZ DB clusters), ``aws:rds/instance:Instance``
 (single instances), ``aws:rds/clusterInstance:ClusterInstance`` (a cluster's instances: public
-access is theirs; IAM auth and encryption are the cluster's). Absent inputs are the provider's
-defaults: IAM auth off, storage not encrypted (clusters and instances), publicly accessible off.
+access is theirs; IAM auth and encryption are the cluster's), ``aws:rds/proxy:Proxy`` (an RDS
+Proxy in front of them: clients authenticate to the proxy, so IAM auth and TLS are its own).
+Absent inputs are the provider's defaults: IAM auth off, storage not encrypted (clusters and
+instances), publicly accessible off (instances; a Multi-AZ DB cluster without a DB subnet group
+is public), proxy IAM auth ``DISABLED`` and TLS not required.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ INSTANCE = "aws:rds/instance:Instance"
 CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+PROXY = "aws:rds/proxy:Proxy"
+# Proxy engine families whose clients can authenticate with IAM auth tokens.
+IAM_AUTH_PROXY_FAMILIES = frozenset({"POSTGRESQL", "MYSQL"})
 # Engines whose databases accept IAM auth tokens (RDS User Guide, "IAM database
 # authentication": MariaDB, MySQL, PostgreSQL and their Aurora editions; "aurora" is Aurora MySQL
 # 5.6).
@@ -38,8 +44,52 @@ def _where(resource: Resource, prop: str) -> str:
 
 # ------------------------------------------------------------------------------------------
 
+def _proxy_iam_auth(resource: Resource) -> Iterator[Finding]:
+    """An RDS Proxy for PostgreSQL/MySQL accepts IAM tokens from its clients: end-to-end IAM
+    (``defaultAuthScheme: IAM_AUTH``), or ``iamAuth: REQUIRED`` on every ``auths`` entry (an
+    entry left ``DISABLED``, the default, lets its users in with a password)."""
+    family = resource.props.get("engineFamily")
+    if is_unknown(family):
+        yield Deferred(resource.urn, "the proxy's engineFamily is not known yet")
+        return
+    if str(family or "").upper() not in IAM_AUTH_PROXY_FAMILIES:
+        return
+    scheme = resource.props.get("defaultAuthScheme")
+    if is_unknown(scheme):
+        yield Deferred(resource.urn, ".defaultAuthScheme is not known yet")
+        return
+    if str(scheme or "").upper() == "IAM_AUTH":
+        return
+    auths = resource.props.get("auths")
+    if is_unknown(auths):
+        yield Deferred(resource.urn, ".auths is not known yet")
+        return
+    entries = items(auths)
+    fix = ("set iam_auth=\"REQUIRED\" on every auths entry (or default_auth_scheme=\"IAM_AUTH\" "
+           "for end-to-end IAM authentication)")
+    if not entries:
+        yield Violation(resource.urn, message(
+            "The RDS Proxy has neither default_auth_scheme IAM_AUTH nor auths entries: clients "
+            "cannot log in with IAM auth tokens.", _where(resource, "auths"), fix))
+        return
+    for index, entry in enumerate(entries):
+        value = get(entry, "iamAuth")
+        if is_unknown(entry) or is_unknown(value):
+            yield Deferred(resource.urn, f".auths[{index}].iamAuth is not known yet")
+        elif str(value or "DISABLED").upper() != "REQUIRED":
+            yield Violation(resource.urn, message(
+                f"The RDS Proxy's auths[{index}] has iamAuth {str(value or 'DISABLED')!r} "
+                "(the default is DISABLED): its users log in through the proxy with a password, "
+                "and IAM auth tokens are refused.", _where(resource, f"auths[{index}].iamAuth"),
+                fix))
+
+
 def check_iam_auth(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
-    """Clusters and instances of an IAM-capable engine have IAM database authentication on."""
+    """Clusters and instances of an IAM-capable engine have IAM database authentication on;
+    so does an RDS Proxy in front of them."""
+    if resource.type == PROXY:
+        yield from _proxy_iam_auth(resource)
+        return
     if resource.type not in (CLUSTER, INSTANCE):
         return
     engine_value = resource.props.get("engine")
@@ -97,11 +147,30 @@ def check_storage_encrypted(resource: Resource, ctx: RuleContext) -> Iterator[Fi
         "set storage_encrypted=True (optionally kms_key_id=<your KMS key ARN>)"))
 
 
+def _public_by_default(resource: Resource) -> bool | None:
+    """Whether the provider makes the database public when ``publiclyAccessible`` is not set:
+    a Multi-AZ DB cluster (``dbClusterInstanceClass``, not Aurora) without a DB subnet group (or
+    with ``default``) is (pulumi-aws ``rds.Cluster.publicly_accessible``); instances are not."""
+    if resource.type != CLUSTER:
+        return False
+    props = resource.props
+    engine, instance_class = props.get("engine"), props.get("dbClusterInstanceClass")
+    if instance_class is None or str(engine or "").lower().startswith("aurora"):
+        return False
+    subnet_group = props.get("dbSubnetGroupName")
+    if is_unknown(engine) or is_unknown(instance_class) or is_unknown(subnet_group):
+        return None
+    return subnet_group in (None, "", "default")
+
+
 def check_not_public(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
-    """Instances (also a cluster's) are not publicly accessible, except on allowed stacks."""
-    if resource.type not in (INSTANCE, CLUSTER_INSTANCE):
+    """Instances (also a cluster's, and Multi-AZ DB clusters) are not publicly accessible,
+    except on allowed stacks."""
+    if resource.type not in (INSTANCE, CLUSTER_INSTANCE, CLUSTER):
         return
-    public = truth(resource.props.get("publiclyAccessible"), default=False)
+    value = resource.props.get("publiclyAccessible")
+    default = _public_by_default(resource) if value is None else False
+    public = None if default is None else truth(value, default=default)
     if public is None:
         yield Deferred(resource.urn, ".publiclyAccessible is not known yet")
         return
@@ -111,13 +180,16 @@ def check_not_public(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
     if ctx.stack and ctx.stack_matches(allowed):
         return
     allowed_text = ", ".join(allowed) if allowed else "none configured"
+    kind = "Multi-AZ DB cluster" if resource.type == CLUSTER else "database instance"
+    how = (" by default: it has no DB subnet group of its own" if value is None else "")
     yield Violation(resource.urn, message(
-        f"The database instance is publicly accessible (it gets a public address) on stack "
+        f"The {kind} is publicly accessible{how} (it gets a public address) on stack "
         f"{ctx.stack or '(unknown)'!r}, which is not one where public databases are allowed "
         f"({allowed_text}).",
         _where(resource, "publiclyAccessible"),
-        "set publicly_accessible=False and reach the database from inside the VPC; for a "
-        "throw-away stack add its name pattern to this policy's allowedStacks"))
+        "set publicly_accessible=False (and a private db_subnet_group_name) and reach the "
+        "database from inside the VPC; for a throw-away stack add its name pattern to this "
+        "policy's allowedStacks"))
 
 
 # ------------------------------------------------------------------------------------------
@@ -179,9 +251,27 @@ def _forces_tls(parameters: dict[str, str], engine: str) -> bool:
     return parameters.get(name, "").strip().lower() in ("1", "on", "true")
 
 
+def _proxy_requires_tls(proxy: Resource) -> Iterator[Finding]:
+    family = proxy.props.get("engineFamily")
+    if is_unknown(family) or str(family or "").upper() not in IAM_AUTH_PROXY_FAMILIES:
+        return
+    required = truth(proxy.props.get("requireTls"), default=False)
+    if required is None:
+        yield Deferred(proxy.urn, ".requireTls is not known yet")
+    elif not required:
+        yield Violation(proxy.urn, message(
+            "The RDS Proxy does not require TLS (requireTls is false or not set): clients may "
+            "send their IAM auth token to it unencrypted.", _where(proxy, "requireTls"),
+            "set require_tls=True on the aws.rds.Proxy"))
+
+
 def check_force_ssl(resources: Sequence[Resource], ctx: RuleContext) -> Iterator[Finding]:
-    """Each IAM-capable database links a parameter group that forces TLS."""
+    """Each IAM-capable database links a parameter group that forces TLS; each RDS Proxy
+    requires TLS."""
     for resource in resources:
+        if resource.type == PROXY:
+            yield from _proxy_requires_tls(resource)
+            continue
         if resource.type not in (CLUSTER, INSTANCE):
             continue
         engine = _engine(resource)

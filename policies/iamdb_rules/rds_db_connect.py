@@ -9,7 +9,8 @@ leaves it in. Its resources must then each be a full ``dbuser`` ARN:
 
 with no wildcard in region, account, resource id or user, a resource id that is a
 ``DbClusterResourceId``/``DbiResourceId`` (``cluster-``/``db-`` and upper-case letters and
-digits, not the lower-case cluster identifier), never the database's own
+digits, not the lower-case cluster identifier) or an RDS Proxy's id (``prx-``), never the
+database's own
 ``arn:aws:rds:...:cluster:``/``:db:`` ARN, never ``*``, and never ``NotResource`` (which grants
 every other user of every database).
 """
@@ -26,7 +27,10 @@ from .documents import DocStatement, DocumentRef, documents_of, statement_where
 from .model import Deferred, Finding, Resource, RuleContext, Violation, message
 
 RDS_CONNECT = "rds-db:connect"
-RESOURCE_ID = re.compile(r"^(?:cluster|db)-[A-Z0-9]+$")
+RESOURCE_ID = re.compile(r"^(?:(?:cluster|db)-[A-Z0-9]+|prx-[A-Za-z0-9]+)$")
+# IAM policy variables (``${aws:username}``, ``${aws:PrincipalTag/dbuser}``, ``${*}``): a user
+# named by a variable is the caller's own, not a wildcard.
+POLICY_VARIABLE = re.compile(r"\$\{[^}]*\}")
 DB_USER = re.compile(r"^[^*?/]+$")
 ACCOUNT = re.compile(r"^\d{12}$")
 FIX = ("grant rds-db:connect on exactly arn:<partition>:rds-db:<region>:<account>:dbuser:"
@@ -62,6 +66,16 @@ def _wild(text: str) -> bool:
     return "*" in text or "?" in text
 
 
+def _wild_user(user: str) -> bool:
+    """A wildcard (or a path) in the user part; policy variables are not wildcards."""
+    literal = POLICY_VARIABLE.sub("", user)
+    return _wild(literal) or "/" in literal
+
+
+def has_policy_variable(text: str) -> bool:
+    return POLICY_VARIABLE.search(text) is not None
+
+
 def resource_problem(resource: str) -> str | None:
     """Why ``resource`` is not an exact dbuser ARN (``None`` when it is one)."""
     if resource == "*":
@@ -94,11 +108,11 @@ def resource_problem(resource: str) -> str | None:
         problems.append(f"a wildcard resource id {parsed.resource_id!r} (every database)")
     elif not RESOURCE_ID.match(parsed.resource_id):
         problems.append(f"a resource id {parsed.resource_id!r} that is no DbClusterResourceId/"
-                        "DbiResourceId (cluster-XXXX/db-XXXX, upper case): with a cluster "
-                        "identifier here every token is refused")
+                        "DbiResourceId/proxy id (cluster-XXXX/db-XXXX, upper case; prx-...): "
+                        "with a cluster identifier here every token is refused")
     if not parsed.user:
         problems.append("no database user")
-    elif _wild(parsed.user) or "/" in parsed.user:
+    elif _wild_user(parsed.user):
         problems.append(f"a wildcard user {parsed.user!r} (every database user)")
     if problems:
         return f"{resource!r} has " + ", ".join(problems)
@@ -180,7 +194,8 @@ def connect_grants(resources: Sequence[Resource]) -> tuple[list[ConnectGrant], l
                                                        "Resource is not known yet"))
             for value in statement.resources:
                 parsed = parse_dbuser_arn(value)
-                if parsed is not None and not _wild(parsed.user) and not _wild(parsed.resource_id):
+                if parsed is not None and not _wild_user(parsed.user) \
+                        and not _wild(parsed.resource_id):
                     grants.append(ConnectGrant(resource, statement_where(resource.urn, ref,
                                                                          statement), parsed))
     return grants, deferred

@@ -3,11 +3,15 @@
 * A service account annotated ``eks.amazonaws.com/role-arn`` names a role of the stack whose
   trust ``:sub`` names that service account in that namespace (otherwise STS refuses its token).
 * A workload configured for AWS or a database runs its pods as the service account an IRSA
-  role trusts in its namespace, not ``default`` or another unannotated one.
+  role trusts in its namespace (or one an EKS Pod Identity association names), not ``default``
+  or another unannotated one.
+* A workload configured for one of the stack's databases runs as a service account whose role
+  is granted ``rds-db:connect`` when the stack grants it at all (not on another role).
 * Every database user a connect policy names holds ``rds_iam`` in the stack (when the stack
   manages PostgreSQL roles).
 * Every connect policy's resource id is the ``clusterResourceId`` (``resourceId`` of an
-  instance) of a database of the stack, in its region and account, once those are known.
+  instance, the ``prx-`` id of an RDS Proxy) of a database of the stack, in its region and
+  account, once those are known.
 """
 
 from __future__ import annotations
@@ -17,20 +21,35 @@ from collections.abc import Iterator, Sequence
 
 from pgiam.iam import ArnError, parse_arn, wildcard_match
 
-from .documents import ROLE_TYPES
+from .broad_permissions import POLICY_TYPES, role_sources
+from .documents import ROLE_TYPES, read_document
 from .irsa_trust import SERVICE_ACCOUNT_SUBJECT, is_irsa_role, trusted_subjects
 from .kubernetes import (
     IRSA_ANNOTATION,
     name_of,
     namespace_of,
     pod_service_account,
+    pod_specs,
+    string_leaves,
     uses_aws_or_database,
+    uses_database,
 )
+from .links import refers_to
+from .managed_policies import is_aws_managed
 from .model import Deferred, Finding, Resource, RuleContext, Violation, message
 from .postgresql import rds_iam_holders
-from .props import describe_path, get, is_unknown, text, type_kind
-from .rds import CLUSTER, INSTANCE
-from .rds_db_connect import connect_grants
+from .props import describe_path, get, is_unknown, items, text, type_kind
+from .rds import CLUSTER, CLUSTER_INSTANCE, INSTANCE, PROXY
+from .rds_db_connect import RDS_CONNECT, connect_grants, has_policy_variable
+
+POD_IDENTITY_ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+# attachment type -> (property naming the role(s), property naming the policy ARN(s))
+POLICY_ATTACHMENT_TYPES = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
+    "aws:iam/policyAttachment:PolicyAttachment": ("roles", "policyArn"),
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive":
+        ("roleName", "policyArns"),
+}
 
 
 def _service_accounts(resources: Sequence[Resource]) -> list[Resource]:
@@ -38,11 +57,12 @@ def _service_accounts(resources: Sequence[Resource]) -> list[Resource]:
             if r.type.startswith("kubernetes:core/") and type_kind(r.type) == "ServiceAccount"]
 
 
-def _role_for_annotation(account: Resource, value: object,
-                         resources: Sequence[Resource]) -> tuple[Resource | None, bool]:
-    """The stack's role an annotation value names; and whether that is not known yet."""
+def _role_for_annotation(account: Resource, value: object, resources: Sequence[Resource],
+                         prop: str = "metadata") -> tuple[Resource | None, bool]:
+    """The stack's role an annotation value (or another role ARN input, ``prop``) names; and
+    whether that is not known yet."""
     roles = [r for r in resources if r.type in ROLE_TYPES]
-    dependencies = set(account.property_dependencies.get("metadata", ()))
+    dependencies = set(account.property_dependencies.get(prop, ()))
     if is_unknown(value):
         linked = [role for role in roles if role.urn in dependencies]
         return (linked[0], False) if len(linked) == 1 else (None, True)
@@ -112,8 +132,28 @@ def check_service_account_role_trust(resources: Sequence[Resource],
             "the role trusts"))
 
 
+def _pod_identity_associations(resources: Sequence[Resource],
+                               ) -> tuple[dict[tuple[str, str], Resource], bool]:
+    """EKS Pod Identity associations by (namespace, service account): they give a service
+    account's pods a role without any annotation; and whether some are not known yet."""
+    found: dict[tuple[str, str], Resource] = {}
+    pending = False
+    for association in resources:
+        if association.type != POD_IDENTITY_ASSOCIATION:
+            continue
+        namespace = association.props.get("namespace")
+        account = association.props.get("serviceAccount")
+        if isinstance(namespace, str) and isinstance(account, str) and \
+                not is_unknown(namespace) and not is_unknown(account):
+            found[(namespace, account)] = association
+        else:
+            pending = True
+    return found, pending
+
+
 def check_workload_service_account(resources: Sequence[Resource],
                                    ctx: RuleContext) -> Iterator[Finding]:
+    associations, associations_pending = _pod_identity_associations(resources)
     accounts = _service_accounts(resources)
     annotated: dict[tuple[str, str], Resource] = {}
     for account in accounts:
@@ -143,8 +183,8 @@ def check_workload_service_account(resources: Sequence[Resource],
             yield Deferred(workload.urn, f"{describe_path(path)} or the namespace is not known "
                                          "yet")
             continue
-        if (namespace, account_name) in annotated:
-            continue
+        if (namespace, account_name) in annotated or (namespace, account_name) in associations:
+            continue    # an IRSA annotation, or an EKS Pod Identity association
         candidates = sorted(trusted.get(str(namespace), set()))
         if not candidates:
             if trust_pending and uses_aws_or_database(workload):
@@ -153,9 +193,10 @@ def check_workload_service_account(resources: Sequence[Resource],
             continue
         if account_name in candidates or not uses_aws_or_database(workload):
             continue
-        if trust_pending:
+        if trust_pending or associations_pending:
             yield Deferred(workload.urn, f"whether an IRSA role trusts {namespace}/{account_name} "
-                                         "waits for a trust policy not known yet")
+                                         "waits for a trust policy (or a Pod Identity "
+                                         "association) not known yet")
             continue
         yield Violation(workload.urn, message(
             f"The pods run as the service account {namespace}/{account_name}, which no IRSA role "
@@ -164,6 +205,127 @@ def check_workload_service_account(resources: Sequence[Resource],
             "AWS identity and cannot mint database tokens.",
             f"{workload.urn} {describe_path(path)}",
             f"set serviceAccountName: {candidates[0]}"))
+
+
+def _grants_connect(role: Resource, resources: Sequence[Resource]) -> bool | None:
+    """Whether anything attached to ``role`` allows ``rds-db:connect``; ``None`` when that is
+    not known yet (unknown documents or links)."""
+    sources, pending = role_sources(role, resources)
+    undecided = bool(pending)
+    for source in sources:
+        document = read_document(source.document)
+        if document is None or document.error:
+            continue
+        undecided = undecided or document.unknown
+        for statement in document.statements:
+            grants = statement.grants(RDS_CONNECT)
+            if grants:
+                return True
+            undecided = undecided or grants is None
+    return None if undecided else False
+
+
+def _has_outside_policy(role: Resource, resources: Sequence[Resource]) -> bool:
+    """Whether a policy outside the stack (not AWS managed) is attached to ``role``: what it
+    grants is not visible here."""
+    arns = items(role.props.get("managedPolicyArns"))
+    if any(isinstance(arn, str) and not is_unknown(arn) and not is_aws_managed(arn) and
+           not any(refers_to(role, "managedPolicyArns", arn, policy) for policy in resources
+                   if policy.type in POLICY_TYPES) for arn in arns):
+        return True
+    return any(_attaches_outside_policy(other, role, resources) for other in resources
+               if other.type in POLICY_ATTACHMENT_TYPES)
+
+
+def _attaches_outside_policy(attachment: Resource, role: Resource,
+                             resources: Sequence[Resource]) -> bool:
+    """Whether ``attachment`` attaches to ``role`` a policy that is neither in the stack nor AWS
+    managed (its document cannot be read here)."""
+    role_key, arn_key = POLICY_ATTACHMENT_TYPES[attachment.type]
+    members = items(attachment.props.get(role_key))
+    if not any(refers_to(attachment, role_key, member, role) for member in members):
+        return False
+    policies = [r for r in resources if r.type in POLICY_TYPES]
+    for arn in items(attachment.props.get(arn_key)):
+        if any(refers_to(attachment, arn_key, arn, policy) for policy in policies):
+            continue
+        if isinstance(arn, str) and not is_unknown(arn) and not is_aws_managed(arn):
+            return True
+    return False
+
+
+_ENDPOINT_KEYS = ("endpoint", "readerEndpoint", "address")
+
+
+def _connects_to(workload: Resource, databases: Sequence[Resource]) -> bool:
+    """Whether the workload is configured for one of the stack's databases (or proxies): its
+    spec depends on one, or names one's endpoint. Without databases in the stack (they live in
+    another), a database configuration is enough."""
+    if not databases:
+        return True
+    urns = {database.urn for database in databases}
+    if urns & set(workload.property_dependencies.get("spec", ())) or \
+            urns & set(workload.dependencies):
+        return True
+    hosts = {str(value).split(":", 1)[0] for database in databases for key in _ENDPOINT_KEYS
+             if isinstance(value := database.props.get(key), str) and not is_unknown(value)}
+    return any(host in text for _, spec in pod_specs(workload)
+               for _, text in string_leaves(spec, ()) for host in hosts)
+
+
+def check_database_workload_role_connects(resources: Sequence[Resource],
+                                          ctx: RuleContext) -> Iterator[Finding]:
+    """A workload configured for one of the stack's databases runs as a service account whose
+    role (IRSA annotation or EKS Pod Identity association) is granted rds-db:connect, when the
+    stack grants it at all."""
+    grants, pending_grants = connect_grants(resources)
+    if not grants and not pending_grants:
+        return    # the stack does not use IAM database authentication
+    databases = [r for r in resources if r.type in (CLUSTER, INSTANCE, PROXY)]
+    accounts = {(namespace_of(a), name_of(a)): a for a in _service_accounts(resources)}
+    associations, _ = _pod_identity_associations(resources)
+    for workload in resources:
+        found = pod_service_account(workload)
+        if found is None or not uses_database(workload) or not _connects_to(workload, databases):
+            continue
+        path, account_name = found
+        namespace = namespace_of(workload)
+        if is_unknown(account_name) or is_unknown(namespace):
+            continue    # irsa-workload-service-account defers it
+        account = accounts.get((namespace, account_name))
+        annotations = get(account.props, "metadata", "annotations") if account else None
+        association = associations.get((namespace, account_name))
+        if association is not None:
+            role, unknown = _role_for_annotation(association, association.props.get("roleArn"),
+                                                 resources, "roleArn")
+        elif isinstance(annotations, dict) and IRSA_ANNOTATION in annotations:
+            role, unknown = _role_for_annotation(account, annotations[IRSA_ANNOTATION],
+                                                 resources)
+        else:
+            continue    # no role: irsa-workload-service-account's concern
+        if unknown:
+            yield Deferred(workload.urn, f"the role of {namespace}/{account_name} is not known "
+                                         "yet")
+            continue
+        if role is None:
+            continue    # a role of another stack: its policies are not visible here
+        connects = _grants_connect(role, resources)
+        if connects or _has_outside_policy(role, resources):
+            continue    # granted, or maybe by a policy this stack cannot see
+        if connects is None:
+            yield Deferred(workload.urn, f"whether {role.urn} is granted rds-db:connect waits "
+                                         "for policies not known yet")
+            continue
+        holders = ", ".join(sorted({grant.resource.urn for grant in grants})) or "policies of "\
+            "this stack"
+        yield Violation(workload.urn, message(
+            f"The pods connect to the database as {namespace}/{account_name}, whose role "
+            f"{role.urn} is granted no rds-db:connect; the stack grants it through {holders}, "
+            "to other principals: every token the pods mint is refused (PAM authentication "
+            "failed).",
+            f"{workload.urn} {describe_path(path)}",
+            "attach the connect policy to the role the service account is annotated with (or "
+            "annotate the service account with the role that holds it)"))
 
 
 def check_connect_user_has_rds_iam(resources: Sequence[Resource],
@@ -175,8 +337,8 @@ def check_connect_user_has_rds_iam(resources: Sequence[Resource],
     yield from deferred
     for grant in grants:
         user = grant.arn.user
-        if user in holders:
-            continue
+        if user in holders or has_policy_variable(user):
+            continue    # a policy variable names the caller's own user: not known here
         if holders_unknown:
             yield Deferred(grant.resource.urn, f"whether {user!r} holds rds_iam waits for the "
                                                "stack's PostgreSQL grants")
@@ -191,9 +353,20 @@ def check_connect_user_has_rds_iam(resources: Sequence[Resource],
             "grant_role='rds_iam')) or name the IAM database user in the connect policy"))
 
 
+def _resource_id(database: Resource) -> object:
+    """What a dbuser ARN names for ``database``: a cluster's ``clusterResourceId``, an
+    instance's ``resourceId``, a proxy's id (the last part of its ``arn``); unknown or None."""
+    if database.type == PROXY:
+        arn = database.props.get("arn")
+        if arn is None or is_unknown(arn):
+            return arn
+        return str(arn).rsplit(":", 1)[-1]
+    return database.props.get("clusterResourceId" if database.type == CLUSTER else "resourceId")
+
+
 def check_connect_resource_id(resources: Sequence[Resource],
                               ctx: RuleContext) -> Iterator[Finding]:
-    databases = [r for r in resources if r.type in (CLUSTER, INSTANCE)]
+    databases = [r for r in resources if r.type in (CLUSTER, INSTANCE, PROXY)]
     if not databases:
         return
     grants, deferred = connect_grants(resources)
@@ -204,16 +377,20 @@ def check_connect_resource_id(resources: Sequence[Resource],
     identifiers: dict[str, Resource] = {}
     pending = []
     for database in databases:
-        key = "clusterResourceId" if database.type == CLUSTER else "resourceId"
-        value = database.props.get(key)
+        value = _resource_id(database)
         if value is None or is_unknown(value):
             pending.append(database)
         else:
             known[str(value)] = database
-        ident = database.props.get("clusterIdentifier" if database.type == CLUSTER
-                                   else "identifier")
+        ident = database.props.get({CLUSTER: "clusterIdentifier", INSTANCE: "identifier",
+                                    PROXY: "name"}[database.type])
         if isinstance(ident, str) and not is_unknown(ident):
             identifiers[ident] = database
+    for member in resources:
+        if member.type == CLUSTER_INSTANCE:
+            dbi = member.props.get("dbiResourceId")
+            if isinstance(dbi, str) and not is_unknown(dbi):
+                identifiers[dbi] = member
     for grant in grants:
         resource_id = grant.arn.resource_id
         database = known.get(resource_id)
@@ -225,8 +402,12 @@ def check_connect_resource_id(resources: Sequence[Resource],
                 continue
             hint = ""
             if resource_id in identifiers:
-                hint = (f" {resource_id!r} is the identifier of {identifiers[resource_id].urn}, "
-                        "not its resource id.")
+                other = identifiers[resource_id]
+                hint = (f" {resource_id!r} is the resource id of the cluster instance "
+                        f"{other.urn}: an Aurora cluster is connected to by the cluster's "
+                        "clusterResourceId." if other.type == CLUSTER_INSTANCE else
+                        f" {resource_id!r} is the identifier of {other.urn}, not its resource "
+                        "id.")
             ids = ", ".join(f"{rid} ({db.urn})" for rid, db in known.items())
             yield Violation(grant.resource.urn, message(
                 f"The connect policy names the resource id {resource_id!r}, which is no database "

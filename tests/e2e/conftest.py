@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
-from e2e_harness import ROOT, RUN_TIMEOUT, E2eRun, apply_overlay, e2e_command, e2e_env
+from e2e_harness import ROOT, RUN_TIMEOUT, E2eRun, Overlay, apply_overlay, e2e_command, e2e_env
 
 
 @pytest.fixture
@@ -21,12 +20,13 @@ def run_e2e(tmp_path: Path):
                                 env=e2e_env(), capture_output=True, text=True,
                                 timeout=RUN_TIMEOUT)
         data = json.loads(report.read_text()) if report.is_file() else {}
-        return E2eRun(result.returncode, result.stdout, result.stderr, data, work_dir)
+        return E2eRun(result.returncode, result.stdout, result.stderr, data, work_dir, report)
     return run
 
 
 @pytest.fixture
-def miswired(tmp_path: Path):
-    def build(name: str) -> tuple[Path, dict[str, Any]]:
+def overlay_program(tmp_path: Path):
+    """A copy of ``infra/`` with an overlay of ``programs/`` applied."""
+    def build(name: str) -> Overlay:
         return apply_overlay(name, tmp_path / f"program-{name}")
     return build

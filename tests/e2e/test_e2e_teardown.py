@@ -1,5 +1,6 @@
 """A run killed mid-way tears down: SIGTERM right after the deploy (and, harder, in the middle
-of it) leaves no process, listening port, data directory or engine state."""
+of it), and Ctrl-C at a terminal (SIGINT to the whole process group, during the negative checks
+and again during teardown) leave no process, listening port, data directory or engine state."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def _listening(address: str) -> bool:
 
 def _snapshot(work_dir: Path, report_path: Path) -> dict[str, Any]:
     """Everything the run has started so far, read from its own files: the engine state's
-    processes and addresses, the local cloud's pid and endpoints."""
+    processes and addresses, the local cloud's pid and endpoints, and what the cloud recorded
+    starting (its database servers, whose data directories live outside the run directory)."""
     (run_dir,) = list(work_dir.iterdir())
     state = json.loads((run_dir / "engine" / "state.json").read_text()) \
         if (run_dir / "engine" / "state.json").is_file() else {"processes": []}
@@ -53,7 +55,12 @@ def _snapshot(work_dir: Path, report_path: Path) -> dict[str, Any]:
     processes = [(p["pid"], p["start_ticks"], p["description"]) for p in state["processes"]]
     processes.append((stack["localcloud_pid"], _start_ticks(stack["localcloud_pid"]),
                       "local cloud daemon"))
-    return {"run_dir": run_dir, "addresses": addresses, "processes": processes,
+    paths = []
+    for record in (run_dir / "localcloud" / "processes").glob("*.json"):
+        cloud = json.loads(record.read_text())
+        processes.append((cloud["pid"], cloud["start_time"], f"local cloud's {cloud['name']}"))
+        paths += [Path(path) for path in cloud.get("paths") or []]
+    return {"run_dir": run_dir, "addresses": addresses, "processes": processes, "paths": paths,
             "resources": len(state.get("resources", []))}
 
 
@@ -75,9 +82,12 @@ def _using(path: Path) -> list[str]:
 
 
 def _run_until(tmp_path: Path, ready) -> tuple[subprocess.Popen, list[str], dict[str, Any]]:
+    """Start a run (in a process group of its own, as a shell starts a job) and read its
+    progress until ``ready(line, work_dir)``; then snapshot what it started."""
     work_dir, report = tmp_path / "work", tmp_path / "report.json"
     process = subprocess.Popen(e2e_command(INFRA, work_dir, report), cwd=ROOT, env=e2e_env(),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
     lines: list[str] = []
     assert process.stdout is not None
     for line in process.stdout:
@@ -96,22 +106,30 @@ def _assert_nothing_left(snapshot: dict[str, Any], work_dir: Path) -> None:
     for address in snapshot["addresses"]:
         assert not _listening(address), f"{address} still listens"
     assert _using(snapshot["run_dir"]) == []
+    for path in snapshot["paths"]:
+        assert not path.exists(), f"{path} is left"
     assert not snapshot["run_dir"].exists()
     assert list(work_dir.iterdir()) == []
 
 
-def _finish(process: subprocess.Popen, lines: list[str], tmp_path: Path) -> dict[str, Any]:
-    process.send_signal(signal.SIGTERM)
+def _finish(process: subprocess.Popen, lines: list[str], tmp_path: Path,
+            signum: int = signal.SIGTERM) -> dict[str, Any]:
+    process.send_signal(signum)
     rest, _ = process.communicate(timeout=300)
     lines.append(rest)
-    output = "".join(lines)
-    assert process.returncode == 128 + signal.SIGTERM, output
+    return _assert_interrupted(process, "".join(lines), tmp_path, signum)
+
+
+def _assert_interrupted(process: subprocess.Popen, output: str, tmp_path: Path,
+                        signum: int) -> dict[str, Any]:
+    name = signal.Signals(signum).name
+    assert process.returncode == 128 + signum, output
     report = json.loads((tmp_path / "report.json").read_text())
     outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
-    for name in TEARDOWN:
-        assert outcomes[name] == "passed", output
-    assert report["outcome"] == "interrupted" and report["signal"] == "SIGTERM"
-    assert "SIGTERM received" in output
+    for step in TEARDOWN:
+        assert outcomes[step] == "passed", output
+    assert report["outcome"] == "interrupted" and report["signal"] == name
+    assert f"{name} received" in output
     return outcomes
 
 
@@ -148,4 +166,26 @@ def test_sigterm_in_the_middle_of_the_deploy_tears_down_what_was_created(tmp_pat
     process, lines, snapshot = _run_until(tmp_path, _deploy_half_done)
     outcomes = _finish(process, lines, tmp_path)
     assert outcomes["deploy"] == "interrupted"
+    _assert_nothing_left(snapshot, tmp_path / "work")
+
+
+def test_ctrl_c_during_the_checks_and_again_during_teardown_leaves_nothing(tmp_path):
+    """A terminal's Ctrl-C is SIGINT to the whole foreground process group: the run and every
+    child that shares its group. The first one stops the checks; the second, sent while the
+    run's local cloud is being taken down, must not stop that (a `localcloud down` killed
+    half-way left the cloud's daemon running)."""
+    process, lines, snapshot = _run_until(
+        tmp_path, lambda line, _: line.startswith("==> [5] password-login"))
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("==> [7] localcloud-down"):
+            os.killpg(process.pid, signal.SIGINT)
+    process.wait(timeout=300)
+    output = "".join(lines)
+    outcomes = _assert_interrupted(process, output, tmp_path, signal.SIGINT)
+    assert outcomes["password-login"] == "interrupted", outcomes
+    assert {outcomes[name] for name in ("expired-token", "other-db-user")} == {"skipped"}
+    assert "SIGINT received: teardown is running and will finish first" in output
     _assert_nothing_left(snapshot, tmp_path / "work")

@@ -188,6 +188,21 @@ def test_cli_errors_are_clear_and_exit_non_zero(tmp_path: Path, args: tuple, mes
     assert not (tmp_path / "state" / "daemon.json").exists()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a directory to another user")
+@pytest.mark.parametrize("command", ["up", "down"])
+def test_a_state_dir_owned_by_another_user_is_refused(tmp_path: Path, command: str) -> None:
+    """A state directory's records name processes to signal and paths to remove: one that another
+    user owns (and could fill with records) is never acted on."""
+    foreign = tmp_path / "theirs"
+    foreign.mkdir()
+    (foreign / ".pgiam-localcloud").touch()
+    (foreign / "processes").mkdir()
+    os.chown(foreign, 65534, 65534)
+    result = pgiam(command, "--state-dir", str(foreign))
+    assert result.returncode == 2 and "belongs to uid 65534" in result.stderr
+    assert sorted(p.name for p in foreign.iterdir()) == [".pgiam-localcloud", "processes"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--namespace", "Demo"), "--namespace: 'Demo' is not a DNS-1123 label"),
     (("--namespace", "a" * 64), "--namespace: "),

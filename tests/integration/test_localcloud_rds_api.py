@@ -10,10 +10,13 @@ import socket
 import time
 from pathlib import Path
 
+import psycopg2
 import pytest
+from psycopg2 import sql
 from rds_fixtures import APP_USER, DB_NAME, MASTER_USER
 
 from pgiam.localcloud.processes import process_state
+from pgiam.localcloud.rds.postgres import SERVER_ACCESS_ROLES
 
 
 def test_cluster_describes_as_available_with_an_endpoint_that_reaches_it(shared_cluster):
@@ -138,3 +141,14 @@ def test_down_after_a_daemon_crash_stops_the_servers_and_removes_their_data(loca
     cloud.down()
     assert process_state(postmaster) in (None, "Z")  # an orphan's zombie waits for init to reap it
     assert not data.exists()
+
+
+@pytest.mark.parametrize("role", SERVER_ACCESS_ROLES)
+def test_the_master_user_cannot_grant_itself_the_servers_files_or_programs(shared_cluster, role):
+    """RDS keeps them from rds_superuser; PostgreSQL 15 lets any CREATEROLE role grant them, which
+    would hand the master user the OS account that runs every local database."""
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        shared_cluster.master(sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(MASTER_USER)))
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        shared_cluster.master("COPY (SELECT 1) TO PROGRAM 'true'")
+    shared_cluster.master(sql.SQL("GRANT pg_monitor TO {}").format(sql.Identifier(MASTER_USER)))

@@ -118,8 +118,8 @@ def test_an_audience_that_is_no_client_id_of_the_provider_is_incorrect(localclou
 
 
 def test_a_client_id_the_trust_does_not_name_is_denied_by_the_trust(localcloud_factory) -> None:
-    """The provider accepts two audiences (moto has no AddClientIDToOpenIDConnectProvider, so in
-    a cloud of its own); the trust's ``:aud`` condition names one."""
+    """The provider accepts two audiences (in a cloud of its own, so that no other test's token
+    meets the second audience); the trust's ``:aud`` condition names one."""
     cloud = localcloud_factory()
     provider = cloud.client("iam").create_open_id_connect_provider(
         Url=cloud.issuer, ClientIDList=["sts.amazonaws.com", "vault"],

@@ -105,6 +105,29 @@ def test_program_output_does_not_corrupt_the_json_report(tmp_path):
     assert result.returncode == 0 and result.report["resources"] == 1
 
 
+def _project(tmp_path, pulumi_yaml: str, main: str = "import pulumi\n"):
+    (tmp_path / "Pulumi.yaml").write_text(pulumi_yaml)
+    (tmp_path / "__main__.py").write_text(main)
+    return tmp_path
+
+
+def test_a_policy_document_that_is_not_json_is_a_violation_on_its_resource(tmp_path):
+    _project(tmp_path, "name: notjson\nruntime: python\n", textwrap.dedent("""\
+        import pulumi_aws as aws
+
+        role = aws.iam.Role("app", assume_role_policy="{'Statement': []}")
+        aws.iam.RolePolicy("connect", role=role.id, policy="rds-db:connect on everything")
+        """))
+    for mode in ("preview", "up"):
+        result = preview(tmp_path, "--mode", mode)
+        assert result.returncode == 1, result.stderr
+        assert result.violations("mandatory") == {
+            ("iam-policy-document-valid", "urn:pulumi:dev::notjson::aws:iam/role:Role::app"),
+            ("iam-policy-document-valid",
+             "urn:pulumi:dev::notjson::aws:iam/rolePolicy:RolePolicy::connect")}
+        assert all("not JSON" in v["message"] for v in result.report["violations"])
+
+
 def _broken_pack(tmp_path):
     pack = tmp_path / "pack"
     pack.mkdir()
@@ -129,8 +152,20 @@ def _broken_pack(tmp_path):
      "failed to start: ModuleNotFoundError: No module named 'module_that_does_not_exist'"),
     (lambda t: (INFRA, *INFRA_CONFIG, "--policy-config", str(t / "none.json")),
      "cannot read the policy config"),
+    (lambda t: (_project(t, "name: web\nruntime: nodejs\n"),),
+     "runtime is 'nodejs'; only Python programs"),
+    (lambda t: (_project(t, "name: [web\n"),), "Pulumi.yaml: line 2 is not valid YAML"),
+    (lambda t: (INFRA, "--config", "masterPassword"), "--config 'masterPassword': expected KEY=VALUE"),
+    (lambda t: (INFRA, *INFRA_CONFIG, "--policy-pack", str(INFRA / "Pulumi.yaml")),
+     "is not a directory"),
+    (lambda t: (_project(t, "name: typed\nruntime: python\n",
+                         "import pulumi_kubernetes as k8s\n"
+                         "k8s.core.v1.Secret('s', string_data=['not', 'a', 'map'])\n"),),
+     "AssertionError: While processing resource: 's'"),
 ], ids=["program-raises", "program-run-error", "stack-reference", "not-a-project",
-        "missing-config", "pack-missing", "pack-fails-to-start", "policy-config-missing"])
+        "missing-config", "pack-missing", "pack-fails-to-start", "policy-config-missing",
+        "nodejs-runtime", "invalid-pulumi-yaml", "malformed-config-flag", "pack-is-a-file",
+        "multi-line-sdk-error"])
 def test_inputs_that_cannot_run_exit_2_with_one_clear_line(tmp_path, make_args, message):
     args = list(make_args(tmp_path))
     program, rest = args[0], args[1:]

@@ -120,6 +120,52 @@ KUBERNETES_MANDATORY = {
     ("irsa-workload-service-account", shop("default-sa-and-keys", DEPLOYMENT)),
 }
 
+def shape(project: str, qualified_type: str, name: str) -> str:
+    return urn(f"{project}-mistakes", qualified_type, name)
+
+
+ROLE, ATTACH = "aws:iam/role:Role", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+TRUST_SHAPES_PREVIEW = {
+    ("irsa-trust-federated-provider", shape("trust-shapes", ROLE, "aws-star-principal")),
+    ("irsa-trust-federated-provider", shape("trust-shapes", ROLE, "https-in-provider-arn")),
+    ("irsa-trust-federated-provider", shape("trust-shapes", ROLE, "assume-role-action")),
+    ("irsa-trust-subject", shape("trust-shapes", ROLE, "ignore-case-subject")),
+    ("irsa-role-broad-permissions", shape("trust-shapes", ATTACH, "pod-identity-admin")),
+}
+TRUST_SHAPES_UP = TRUST_SHAPES_PREVIEW | {
+    ("irsa-trust-subject", shape("trust-shapes", ROLE, "any-value-like-subject")),
+}
+PROXY = "aws:rds/proxy:Proxy"
+CONNECT_SHAPES = {
+    ("rds-not-publicly-accessible",
+     shape("connect-shapes", "aws:rds/cluster:Cluster", "public-multi-az")),
+    ("rds-db-connect-resource",
+     shape("connect-shapes", "aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy",
+           "permission-set-any-user")),
+    ("rds-iam-auth-enabled", shape("connect-shapes", PROXY, "password-proxy")),
+    ("irsa-database-workload-role-connects",
+     shape("connect-shapes", DEPLOYMENT, "api-without-connect")),
+}
+CONNECT_SHAPES_ADVISORY = {("rds-force-ssl", shape("connect-shapes", PROXY, "password-proxy"))}
+LEDGER = shape("manifest", f"kubernetes:yaml:ConfigFile${DEPLOYMENT}", "finance/ledger")
+MANIFESTS = {
+    ("kubernetes-no-static-aws-credentials", LEDGER),
+    ("kubernetes-postgres-sslmode", LEDGER),
+    ("kubernetes-postgres-sslmode",
+     shape("manifest", "kubernetes:yaml/v2:ConfigGroup", "inline-prefer")),
+    ("kubernetes-no-static-aws-credentials",
+     shape("manifest", "kubernetes:helm.sh/v3:Release", "chart-static-secret")),
+    ("kubernetes-postgres-sslmode", shape("manifest", DEPLOYMENT, "sqlalchemy-default-prefer")),
+}
+MANIFESTS_ADVISORY = {("kubernetes-postgres-sslmode-verify-full",
+                       shape("manifest", DEPLOYMENT, "require-not-verified"))}
+
+EXISTING_CLUSTER = {
+    ("irsa-trust-subject", shape("existing-cluster", ROLE, "namespace-wildcard")),
+    ("rds-db-connect-resource",
+     shape("existing-cluster", "aws:iam/rolePolicy:RolePolicy", "identifier-connect")),
+}
+
 # program -> mode -> (mandatory violations, advisory violations that must be among those found)
 CASES = {
     "rds_mistakes": {"preview": (RDS_MANDATORY, RDS_ADVISORY), "up": (RDS_MANDATORY, RDS_ADVISORY)},
@@ -132,6 +178,14 @@ CASES = {
                             "up": (POSTGRESQL_MANDATORY, set())},
     "kubernetes_mistakes": {"preview": (KUBERNETES_MANDATORY, set()),
                             "up": (KUBERNETES_MANDATORY, set())},
+    "trust_shapes_mistakes": {"preview": (TRUST_SHAPES_PREVIEW, set()),
+                              "up": (TRUST_SHAPES_UP, set())},
+    "connect_shapes_mistakes": {"preview": (CONNECT_SHAPES, CONNECT_SHAPES_ADVISORY),
+                                "up": (CONNECT_SHAPES, CONNECT_SHAPES_ADVISORY)},
+    "manifest_mistakes": {"preview": (MANIFESTS, MANIFESTS_ADVISORY),
+                          "up": (MANIFESTS, MANIFESTS_ADVISORY)},
+    "existing_cluster_mistakes": {"preview": (EXISTING_CLUSTER, set()),
+                                  "up": (EXISTING_CLUSTER, set())},
 }
 
 
@@ -167,3 +221,16 @@ def test_default_providers_are_analysed_with_the_stack_configuration():
     [violation] = [v for v in report["violations"]
                    if v["urn"].endswith("::master-rds-iam-default-provider")]
     assert "pulumi:providers:postgresql::default_" in violation["message"]
+
+
+@pytest.mark.parametrize("mode", ["preview", "up"])
+def test_a_correct_stack_in_other_shapes_has_no_violation(mode):
+    """correct_shapes: a correct stack unlike infra/ (standalone instance, Policy + attachment,
+    get_policy_document trust for two service accounts, RDS Proxy, EKS Pod Identity, Helm)."""
+    result = preview(PROGRAMS / "correct_shapes", "--mode", mode)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.report["violations"] == []
+    if mode == "up":
+        assert result.report["deferred"] == []
+    else:
+        assert result.deferred()

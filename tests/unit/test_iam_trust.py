@@ -281,3 +281,26 @@ def test_not_principal_with_allow_allows_everyone_else() -> None:
 def test_statement_without_principal_never_applies_in_a_resource_policy() -> None:
     policy = parse_policy({"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole"}})
     assert evaluate_trust_policy(policy, assume(USER_BOB)).effect == "ImplicitDeny"
+
+
+@pytest.mark.parametrize(("principal", "caller", "named"), [
+    ({"AWS": f"arn:aws:iam::{ACCOUNT}:user/alice"}, f"arn:aws:iam::{ACCOUNT}:user/alice", True),
+    ({"AWS": f"arn:aws:iam::{ACCOUNT}:role/pod"}, f"arn:aws:sts::{ACCOUNT}:assumed-role/pod/s", True),
+    ({"AWS": f"arn:aws:sts::{ACCOUNT}:assumed-role/pod/s"}, f"arn:aws:sts::{ACCOUNT}:assumed-role/pod/s", True),
+    ({"AWS": ACCOUNT}, f"arn:aws:iam::{ACCOUNT}:user/alice", False),
+    ({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, f"arn:aws:sts::{ACCOUNT}:assumed-role/pod/s", False),
+    ({"AWS": "*"}, f"arn:aws:iam::{ACCOUNT}:user/alice", False),
+    ("*", f"arn:aws:iam::{ACCOUNT}:user/alice", False),
+    ({"AWS": [ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/alice"]}, f"arn:aws:iam::{ACCOUNT}:user/alice", True),
+])
+def test_a_trust_names_the_caller_itself_only_by_its_own_arn_or_its_role(principal: Any, caller: str,
+                                                                         named: bool) -> None:
+    """Same-account AssumeRole: naming the caller grants; naming the account (or everyone) only
+    delegates to the caller's identity policies."""
+    from pgiam.iam import allows_principal_by_name
+
+    trust = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]}, kind="trust")
+    request = Request("sts:AssumeRole", ROLE_ARN, Principal("AWS", caller))
+    assert evaluate_trust_policy(trust, request).allowed
+    assert allows_principal_by_name(trust, request) is named

@@ -179,3 +179,29 @@ def test_an_oversized_query_protocol_body_is_refused_unread(client: Client, back
                            content_type="application/x-www-form-urlencoded",
                            headers={"Authorization": SIGNED.replace("/rds/", "/sts/")})
     assert response.status_code == 413 and backend.seen == []
+
+
+@pytest.mark.parametrize("spelling", ["assumeRole", "ASSUMEROLE", "assume_role", "Assume_Role"])
+def test_every_spelling_moto_would_run_reaches_the_handler(client: Client, registry: HandlerRegistry,
+                                                            backend: Backend, spelling: str) -> None:
+    """moto runs ``camelcase_to_underscores(Action)``: ``assumeRole`` is its ``assume_role``. A
+    handler registered as ``AssumeRole`` must see them all, signed or not."""
+    registry.register("sts", "AssumeRole", lambda request, call: Response(b"strict"))
+    for headers in ({"Authorization": SIGNED.replace("/rds/", "/sts/")}, {}):
+        response = client.post("/", data=f"Action={spelling}&RoleArn=arn".encode(),
+                                content_type="application/x-www-form-urlencoded", headers=headers)
+        assert response.get_data() == b"strict"
+    assert backend.seen == []
+
+
+def test_an_authorizer_refuses_before_any_handler_or_moto(backend: Backend) -> None:
+    from pgiam.localcloud.awsquery import AwsError
+    from pgiam.localcloud.gateway import Gateway
+
+    def authorizer(request: AwsRequest) -> None:
+        raise AwsError("AccessDenied", "no", 403)
+
+    client = Client(Gateway(backend, HandlerRegistry(), "us-east-1", authorizer=authorizer))
+    response = client.post("/", data=b"Action=PutRolePolicy", content_type="application/x-www-form-urlencoded",
+                           headers={"Authorization": SIGNED.replace("/rds/", "/iam/")})
+    assert response.status_code == 403 and b"AccessDenied" in response.get_data() and backend.seen == []

@@ -170,6 +170,9 @@ def test_another_service_account_is_not_authorized(world: World, namespace: str,
     error = world.refusal(world.token(namespace, service_account))
     assert (error.code, error.status, error.message) == ("AccessDenied", 403, NOT_AUTHORIZED)
     assert "ImplicitDeny" in error.detail
+    assert (f"Condition StringEquals on {HOST_PATH}:sub: the request has "
+            f"'system:serviceaccount:{namespace}:{service_account}', the statement wants '{SUB}'") in error.detail
+    assert error.message == NOT_AUTHORIZED  # the caller is told nothing of it
 
 
 def test_a_foreign_audience_is_incorrect(world: World) -> None:
@@ -349,6 +352,9 @@ def test_parameters_become_a_request() -> None:
     ({"DurationSeconds": "899"}, "greater than or equal to 900"),
     ({"DurationSeconds": "43201"}, "less than or equal to 43200"),
     ({"DurationSeconds": "soon"}, "Member must be a number"),
+    ({"DurationSeconds": " 3600"}, "Member must be a number"),
+    ({"DurationSeconds": "3_600"}, "Member must be a number"),
+    ({"DurationSeconds": "\u0663\u0666\u0660\u0660"}, "Member must be a number"),  # Arabic-Indic digits
     ({"ProviderId": "www.amazon.com"}, "OpenID Connect ID tokens only"),
 ])
 def test_parameters_out_of_the_models_bounds_are_validation_errors(overrides: dict, fragment: str) -> None:
@@ -380,4 +386,12 @@ def test_credentials_expire_with_the_session(world: World) -> None:
                                               ("aud", 7), ("aud", ["sts.amazonaws.com", 7]), ("sub", "")])
 def test_claims_of_the_wrong_type_are_refused(world: World, issuer: ServiceAccountIssuer, claim: str, value: Any) -> None:
     token = sign({**claims_of(world.token()), claim: value}, issuer.signing_key, issuer.kid)
+    assert world.refusal(token).code == "InvalidIdentityToken"
+
+
+def test_a_token_with_critical_header_extensions_is_refused(world: World, issuer: ServiceAccountIssuer) -> None:
+    """RFC 7515: extensions listed in ``crit`` must be understood or the token refused; PyJWT
+    would ignore them, and no ID token needs one."""
+    token = jwt.PyJWS().encode(json.dumps(claims_of(world.token())).encode(), issuer.signing_key,
+                               algorithm="RS256", headers={"kid": issuer.kid, "crit": ["exp"], "exp": NOW})
     assert world.refusal(token).code == "InvalidIdentityToken"

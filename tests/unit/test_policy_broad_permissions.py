@@ -55,8 +55,20 @@ def run(resources):
     (doc("ec2:DescribeInstances", "*"), False),
     (doc("rds-db:connect", "arn:aws:rds-db:us-east-1:111122223333:dbuser:cluster-A/u"), False),
     (doc("*", "*", Effect="Deny"), False),
+    (doc("*:*", "arn:aws:s3:::bucket/*"), True),
+    (doc("s*:*", "arn:aws:s3:::bucket/*"), True),
+    (doc(["iam:PassRole"], "*"), True),
+    (doc("iam:Put*Policy", "*"), True),
+    (doc("iam:PassRole", "arn:aws:iam::111122223333:role/node"), False),
+    (doc("iam:CreateServiceLinkedRole", "*",
+         Condition={"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}),
+     False),
+    (doc("iam:GetRole", "*"), False),
 ], ids=["star-on-star", "any-action-on-a-resource", "service-on-star", "service-on-all-of-it",
-        "not-action", "service-on-one-bucket", "describe-on-star", "exact-connect", "deny"])
+        "not-action", "service-on-one-bucket", "describe-on-star", "exact-connect", "deny",
+        "wildcard-service-prefix", "partial-service-wildcard", "pass-role-on-star",
+        "put-policy-on-star", "pass-one-role", "conditioned-service-linked-role",
+        "iam-read-on-star"])
 def test_inline_documents_of_an_irsa_role(document, broad):
     violations, _ = run([role(inlinePolicies=[{"name": "p", "policy": document}])])
     assert bool(violations) == broad
@@ -125,3 +137,15 @@ def test_unknown_trust_defers_a_broad_finding_and_unknown_links_are_deferred():
     unlinked = res("aws:iam/rolePolicy:RolePolicy", "p", {"role": UNKNOWN, "policy": doc()})
     violations, deferred = run([role(), unlinked])
     assert violations == [] and deferred
+
+
+POD_IDENTITY_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+    "Action": ["sts:AssumeRole", "sts:TagSession"]}]})
+
+
+def test_eks_pod_identity_roles_are_pod_roles_too():
+    admin = res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "admin",
+                {"role": "app-role", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})
+    violations, _ = run([role(trust=POD_IDENTITY_TRUST), admin])
+    assert len(violations) == 1 and "EKS Pod" in violations[0].message

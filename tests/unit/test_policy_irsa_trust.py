@@ -128,12 +128,28 @@ def test_ci_issuers_are_not_held_to_service_account_subjects():
 @pytest.mark.parametrize("principal, extra, fragment", [
     ({"Federated": "*"}, {}, "any web identity"),
     ("*", {}, "any web identity"),
+    ({"AWS": "*"}, {}, "any web identity"),
+    ({"AWS": ["arn:aws:iam::111122223333:root", "*"]}, {}, "any web identity"),
     ({"Federated": ISSUER}, {}, "not an IAM OIDC provider ARN"),
     ({"Federated": [PROVIDER, "*"]}, {}, "any web identity"),
-], ids=["federated-star", "principal-star", "issuer-instead-of-arn", "star-among-others"])
+    ({"Federated": f"arn:aws:iam::111122223333:oidc-provider/https://{ISSUER}"}, {},
+     "keeps the URL scheme"),
+    ({"Federated": f"arn:aws:iam::*:oidc-provider/{ISSUER}"}, {}, "holds a wildcard"),
+    ({"Federated": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/*"},
+     {}, "holds a wildcard"),
+], ids=["federated-star", "principal-star", "aws-star", "aws-star-among-others",
+        "issuer-instead-of-arn", "star-among-others", "https-in-provider-arn", "wildcard-account",
+        "wildcard-issuer"])
 def test_federated_provider_must_be_a_specific_provider(principal, extra, fragment):
     violations, _ = run("irsa-trust-federated-provider", role(statement(GOOD, principal=principal)))
-    assert violations and fragment in violations[0].message
+    assert len(violations) == 1 and fragment in violations[0].message
+
+
+def test_https_in_the_provider_arn_is_reported_once_not_as_mismatched_keys():
+    trust = role(statement(GOOD, principal={
+        "Federated": f"arn:aws:iam::111122223333:oidc-provider/https://{ISSUER}"}))
+    for rule in TRUST_RULES[1:]:
+        assert run(rule, trust) == ([], []), rule
 
 
 def test_not_principal_with_allow_is_a_violation():
@@ -231,3 +247,16 @@ def test_an_exact_subject_anded_with_a_looser_one_is_exact():
                          as_text=False)
     violations, deferred = run("irsa-trust-subject", unknown_exact)
     assert violations == [] and deferred
+
+
+@pytest.mark.parametrize("action, expected", [
+    ("sts:AssumeRole", 1),
+    (["sts:AssumeRole", "sts:TagSession"], 1),
+    (["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"], 0),
+    ("sts:TagSession", 0),
+], ids=["assume-role", "assume-role-and-tag", "both", "tag-session-only"])
+def test_an_oidc_provider_trusted_for_assume_role_is_a_violation(action, expected):
+    violations, _ = run("irsa-trust-federated-provider", role(statement(GOOD, action=action)))
+    assert len(violations) == expected
+    if expected:
+        assert "sts:AssumeRoleWithWebIdentity" in violations[0].message

@@ -128,9 +128,16 @@ def test_unknown_pod_spec_is_deferred():
     ([{"name": "DB_HOST", "value": "db"}], 0),
     ([{"name": "PGSSLMODE", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "m"}}},
       {"name": "PGHOST", "value": "db"}], 0),
+    ([{"name": "DATABASE_URL", "value": "postgresql+psycopg2://u@h/db"}], 1),
+    ([{"name": "DATABASE_URL", "value": "postgresql+asyncpg://u@h/db?sslmode=verify-full"}], 0),
+    ([{"name": "JDBC_URL", "value": "jdbc:postgresql://h/d?ssl=false"}], 1),
+    ([{"name": "JDBC_URL", "value": "jdbc:postgresql://h/d?ssl=true"}], 0),
+    ([{"name": "DATABASE_URL", "value": "postgres://u@h/db?sslmode=no-verify"}], 0),
 ], ids=["verify-full", "require", "disable", "prefer-any-case", "db-sslmode", "ssl-mode",
         "url-disable", "dsn-prefer", "jdbc-allow", "url-without-sslmode", "url-plus-pgsslmode",
-        "pghost-without-sslmode", "app-specific-host", "sslmode-from-configmap"])
+        "pghost-without-sslmode", "app-specific-host", "sslmode-from-configmap",
+        "sqlalchemy-url-without-sslmode", "sqlalchemy-url-verify-full", "jdbc-ssl-false",
+        "jdbc-ssl-true-is-verify-full", "no-verify-is-the-advisory-rule"])
 def test_sslmode_in_containers(env, expected):
     assert len(run(SSLMODE, workload("kubernetes:batch/v1:CronJob", env))[0]) == expected
 
@@ -143,11 +150,17 @@ def test_sslmode_in_init_containers_and_args():
 
 
 @pytest.mark.parametrize("resource, expected", [
+    (obj("ConfigMap", data={"database.yml": "production:\n  adapter: postgresql\n"
+                                            "  sslmode: disable\n"}), 1),
+    (obj("ConfigMap", data={"appsettings.json": '{"Db": "Host=db;SSL Mode=Prefer"}'}), 1),
+    (obj("ConfigMap", data={"config.json": '{"sslmode": "allow"}'}), 1),
+    (obj("ConfigMap", data={"appsettings.json": '{"Db": "Host=db;SSL Mode=VerifyFull"}'}), 0),
     (obj("ConfigMap", data={"PGSSLMODE": "disable"}), 1),
     (obj("ConfigMap", data={"DATABASE_URL": "postgres://h/d?sslmode=prefer"}), 1),
     (obj("Secret", stringData={"PGSSLMODE": "verify-full"}), 0),
     (obj("Secret", data={"PGSSLMODE": base64.b64encode(b"allow").decode()}), 1),
-], ids=["configmap-disable", "configmap-url", "secret-verify-full", "secret-base64-allow"])
+], ids=["rails-yaml", "npgsql", "json-config", "npgsql-verify-full", "configmap-disable",
+        "configmap-url", "secret-verify-full", "secret-base64-allow"])
 def test_sslmode_in_configmaps_and_secrets(resource, expected):
     assert len(run(SSLMODE, resource)[0]) == expected
 
@@ -166,3 +179,90 @@ def test_libpq_default_is_not_assumed_when_env_comes_from_elsewhere():
     unknown_entry = workload("kubernetes:core/v1:Pod", [{"name": "PGHOST", "value": "db"},
                                                        UNKNOWN])
     assert run(SSLMODE, unknown_entry)[0] == []
+
+
+VERIFY = "kubernetes-postgres-sslmode-verify-full"
+
+
+@pytest.mark.parametrize("env, expected", [
+    ([{"name": "PGSSLMODE", "value": "require"}], 1),
+    ([{"name": "DB_SSLMODE", "value": "verify-ca"}], 1),
+    ([{"name": "DATABASE_URL", "value": "postgres://u@h/db?sslmode=no-verify"}], 1),
+    ([{"name": "PGSSLMODE", "value": "verify-full"}], 0),
+    ([{"name": "PGSSLMODE", "value": "disable"}], 0),
+    ([{"name": "PGHOST", "value": "db"}], 0),
+], ids=["require", "verify-ca", "no-verify", "verify-full", "disable-is-the-mandatory-rule",
+        "libpq-default-is-the-mandatory-rule"])
+def test_advisory_rule_reports_tls_that_does_not_verify_the_server(env, expected):
+    assert BY_NAME[VERIFY].enforcement == "advisory"
+    assert len(run(VERIFY, workload("kubernetes:apps/v1:Deployment", env))[0]) == expected
+
+
+def release(values) -> Resource:
+    type_ = "kubernetes:helm.sh/v3:Release"
+    return Resource(type_, f"urn:pulumi:dev::p::{type_}::r", "r", {"chart": "app",
+                                                                  "values": values})
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({"env": [{"name": "PGSSLMODE", "value": "disable"}]}, 1),
+    ({"database": {"sslmode": "prefer"}}, 1),
+    ({"database": {"url": "postgres://h/d?sslmode=allow"}}, 1),
+    ({"args": ["--dsn", "host=h sslmode=disable"]}, 1),
+    ({"env": [{"name": "PGSSLMODE", "value": "verify-full"}], "sslmode": "verify-full"}, 0),
+    ({"database": {"sslmode": UNKNOWN}}, 0),
+], ids=["env-pair", "sslmode-key", "url", "dsn-in-a-list", "verify-full", "unknown"])
+def test_sslmode_in_helm_values_and_custom_resources(values, expected):
+    assert len(run(SSLMODE, release(values))[0]) == expected
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({"env": [{"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG"}]}, 1),
+    ({"aws": {"secretAccessKey": "wJalrXUtnFEMI/K7MDENG"}}, 1),
+    ({"extraEnv": {"AWS_SESSION_TOKEN": "FwoGZXIvYXdzE"}}, 1),
+    ({"aws": {"accessKeyId": KEY_ID}}, 1),
+    ({"aws": {"secretAccessKey": ""}}, 0),
+    ({"aws": {"secretAccessKey": "{{ .Values.secret }}"}}, 0),
+    ({"data": [{"secretKey": "AWS_SECRET_ACCESS_KEY",
+                "remoteRef": {"key": "prod/aws", "property": "secret"}}]}, 0),
+], ids=["env-pair", "secret-access-key", "session-token", "key-id", "empty", "template",
+        "external-secret-mapping"])
+def test_credentials_in_helm_values_and_custom_resources(values, expected):
+    violations, _ = run(CREDENTIALS, release(values))
+    assert len(violations) == expected
+    assert all("wJalr" not in violation.message for violation in violations)
+
+
+def config_group(**props) -> Resource:
+    type_ = "kubernetes:yaml/v2:ConfigGroup"
+    return Resource(type_, f"urn:pulumi:dev::p::{type_}::g", "g", props)
+
+
+MANIFEST = f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: api}}
+spec:
+  template:
+    spec:
+      containers:
+      - {{name: api, image: api, env: [{{name: AWS_ACCESS_KEY_ID, value: {KEY_ID}}}]}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: settings}}
+data: {{PGSSLMODE: prefer}}
+"""
+
+
+def test_objects_inside_a_manifest_component_are_checked_as_objects():
+    for group in (config_group(yaml=MANIFEST), config_group(yaml=[MANIFEST]),
+                  config_group(objs=[{"apiVersion": "v1", "kind": "ConfigMap",
+                                      "metadata": {"name": "settings"},
+                                      "data": {"PGSSLMODE": "prefer"}}])):
+        violations, _ = run(SSLMODE, group)
+        assert len(violations) == 1 and "ConfigMap/settings .data.PGSSLMODE" in \
+            violations[0].message and violations[0].urn == group.urn
+    violations, _ = run(CREDENTIALS, config_group(yaml=MANIFEST))
+    assert len(violations) == 1 and "Deployment/api" in violations[0].message
+    assert run(SSLMODE, config_group(yaml="kind: [")) == ([], [])

@@ -147,3 +147,36 @@ def test_exit_code_is_one_only_for_mandatory_violations():
     assert set(report.as_json()) >= {"violations", "resources", "policy_pack", "deferred"}
     report.violations.append(Finding("c", "mandatory", "urn:z", "o"))
     assert report.exit_code == 1 and "FAILED: 1 mandatory" in report.to_text()
+
+
+def test_data_sources_that_look_up_another_stacks_resources_are_answered():
+    from pgiam.program.synth import CloudContext, synthesize_call
+
+    context = CloudContext(region="eu-west-1")
+    cluster = synthesize_call(context, "aws:eks/getCluster:getCluster", {"name": "platform"})
+    issuer = cluster["identities"][0]["oidcs"][0]["issuer"]
+    assert issuer.startswith("https://oidc.eks.eu-west-1.amazonaws.com/id/")
+    provider = synthesize_call(
+        context, "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider", {"url": issuer})
+    assert provider["arn"] == f"arn:aws:iam::123456789012:oidc-provider/{provider['url']}"
+    assert not provider["url"].startswith("https://")
+    database = synthesize_call(context, "aws:rds/getCluster:getCluster",
+                               {"clusterIdentifier": "orders"})
+    assert database["clusterIdentifier"] == "orders"
+    assert database["clusterResourceId"].startswith("cluster-")
+    instance = synthesize_call(context, "aws:rds/getInstance:getInstance",
+                               {"dbInstanceIdentifier": "pg"})
+    assert instance["dbiResourceId"].startswith("db-")
+    assert synthesize_call(context, "aws:iam/getRole:getRole", {"name": "node"})["arn"] \
+        == "arn:aws:iam::123456789012:role/node"
+
+
+def test_manifests_decode_as_the_kubernetes_provider_does():
+    from pgiam.program.synth import CloudContext, synthesize_call, synthesize_resource
+
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\nkind: Secret\n"
+    result = synthesize_call(CloudContext(), "kubernetes:yaml:decode", {"text": text})
+    assert [item["kind"] for item in result["result"]] == ["ConfigMap", "Secret"]
+    _, proxy = synthesize_resource(CloudContext(), "aws:rds/proxy:Proxy", "px",
+                                   {"engineFamily": "POSTGRESQL"})
+    assert proxy["arn"].rsplit(":", 1)[-1].startswith("prx-")

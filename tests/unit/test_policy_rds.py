@@ -99,9 +99,9 @@ def test_unknown_encryption_flag_is_deferred():
     (CLUSTER_INSTANCE, True, "prod", ["dev-*"], 1),
     (INSTANCE, False, "prod", [], 0),
     (INSTANCE, None, "prod", [], 0),
-    (CLUSTER, True, "prod", [], 0),
+    (CLUSTER, True, "prod", [], 1),
 ], ids=["instance-public", "cluster-instance-public", "allowed-stack-pattern",
-        "not-an-allowed-stack", "private", "unset-is-private", "clusters-have-no-such-flag"])
+        "not-an-allowed-stack", "private", "unset-is-private", "multi-az-cluster-public"])
 def test_public_access_by_stack(type_, public, stack, allowed, expected):
     props = {} if public is None else {"publiclyAccessible": public}
     violations, _ = run("rds-not-publicly-accessible", res(type_, props),
@@ -109,6 +109,57 @@ def test_public_access_by_stack(type_, public, stack, allowed, expected):
     assert len(violations) == expected
     if expected:
         assert repr(stack) in violations[0].message
+
+
+MULTI_AZ = {"engine": "postgres", "dbClusterInstanceClass": "db.m6gd.large"}
+
+
+@pytest.mark.parametrize("props, expected", [
+    (MULTI_AZ, (1, 0)),
+    ({**MULTI_AZ, "dbSubnetGroupName": "default"}, (1, 0)),
+    ({**MULTI_AZ, "dbSubnetGroupName": "private-subnets"}, (0, 0)),
+    ({**MULTI_AZ, "publiclyAccessible": False}, (0, 0)),
+    ({**MULTI_AZ, "dbSubnetGroupName": UNKNOWN}, (0, 1)),
+    ({"engine": "aurora-postgresql"}, (0, 0)),
+], ids=["no-subnet-group", "default-subnet-group", "own-subnet-group", "explicitly-private",
+        "unknown-subnet-group", "aurora-cluster"])
+def test_multi_az_db_cluster_is_public_by_default_without_a_subnet_group(props, expected):
+    violations, deferred = run("rds-not-publicly-accessible", res(CLUSTER, props))
+    assert (len(violations), len(deferred)) == expected
+    if violations:
+        assert "by default" in violations[0].message
+
+
+PROXY = "aws:rds/proxy:Proxy"
+
+
+@pytest.mark.parametrize("props, expected", [
+    ({"engineFamily": "POSTGRESQL", "auths": [{"authScheme": "SECRETS", "iamAuth": "REQUIRED"}]},
+     (0, 0)),
+    ({"engineFamily": "POSTGRESQL", "defaultAuthScheme": "IAM_AUTH"}, (0, 0)),
+    ({"engineFamily": "SQLSERVER", "auths": [{"iamAuth": "DISABLED"}]}, (0, 0)),
+    ({"engineFamily": "POSTGRESQL", "auths": [{"authScheme": "SECRETS"}]}, (1, 0)),
+    ({"engineFamily": "MYSQL", "auths": [{"iamAuth": "REQUIRED"}, {"iamAuth": "DISABLED"}]},
+     (1, 0)),
+    ({"engineFamily": "POSTGRESQL"}, (1, 0)),
+    ({"engineFamily": "POSTGRESQL", "auths": [{"iamAuth": UNKNOWN}]}, (0, 1)),
+    ({"engineFamily": UNKNOWN}, (0, 1)),
+], ids=["iam-required", "end-to-end-iam", "sqlserver", "iam-auth-default-disabled",
+        "one-entry-disabled", "no-auths", "unknown-entry", "unknown-family"])
+def test_rds_proxy_requires_iam_auth_from_its_clients(props, expected):
+    violations, deferred = run("rds-iam-auth-enabled", res(PROXY, props))
+    assert (len(violations), len(deferred)) == expected
+
+
+@pytest.mark.parametrize("props, expected", [
+    ({"engineFamily": "POSTGRESQL", "requireTls": True}, (0, 0)),
+    ({"engineFamily": "POSTGRESQL", "requireTls": "false"}, (1, 0)),
+    ({"engineFamily": "MYSQL"}, (1, 0)),
+    ({"engineFamily": "POSTGRESQL", "requireTls": UNKNOWN}, (0, 1)),
+], ids=["tls-required", "tls-off", "tls-default-off", "unknown"])
+def test_rds_proxy_requires_tls(props, expected):
+    violations, deferred = run("rds-force-ssl", [res(PROXY, props)])
+    assert (len(violations), len(deferred)) == expected
 
 
 def test_unknown_public_flag_is_deferred():

@@ -41,6 +41,11 @@ SHAPES = {
     "native-managed": ("aws-native:iam:ManagedPolicy", lambda doc: {"policyDocument": doc}),
     "native-role": ("aws-native:iam:Role",
                     lambda doc: {"policies": [{"policyName": "c", "policyDocument": doc}]}),
+    "sso-inline": ("aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy",
+                   lambda doc: {"instanceArn": "arn:aws:sso:::instance/ssoins-1",
+                                "inlinePolicy": doc}),
+    "native-permission-set": ("aws-native:sso:PermissionSet",
+                              lambda doc: {"name": "db-users", "inlinePolicy": doc}),
 }
 
 
@@ -94,6 +99,24 @@ def test_resource_that_is_not_one_exact_database_user_is_a_violation(resource, f
     violations, _ = run(shaped("role-policy", document(resource)))
     assert len(violations) == 1
     assert fragment in violations[0].message and "Fix:" in violations[0].message
+
+
+@pytest.mark.parametrize("resource", [
+    "arn:aws:rds-db:us-east-1:111122223333:dbuser:db-ABCDEFGHIJKLMNOPQRSTUVWXYZ/app_user",
+    "arn:aws:rds-db:us-east-1:111122223333:dbuser:prx-0123456789abcdef0/app_user",
+    "arn:aws:rds-db:us-east-1:111122223333:dbuser:prx-ABCDEFGHIJKL01234/app_user",
+    "arn:aws:rds-db:us-east-1:111122223333:dbuser:cluster-ABC/${aws:username}",
+    "arn:aws:rds-db:us-east-1:111122223333:dbuser:cluster-ABC/${aws:PrincipalTag/db-user}",
+    "arn:aws-cn:rds-db:cn-north-1:111122223333:dbuser:cluster-ABC/app_user",
+], ids=["instance-resource-id", "proxy-id", "proxy-id-upper", "username-variable",
+        "principal-tag-variable", "china-partition"])
+def test_other_exact_dbuser_forms_pass(resource):
+    assert run(shaped("role-policy", document(resource))) == ([], [])
+
+
+def test_a_wildcard_next_to_a_policy_variable_is_still_a_wildcard():
+    arn = "arn:aws:rds-db:us-east-1:111122223333:dbuser:cluster-ABC/${aws:username}*"
+    assert len(run(shaped("role-policy", document(arn)))[0]) == 1
 
 
 @pytest.mark.parametrize("action", [

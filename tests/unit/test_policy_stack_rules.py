@@ -182,3 +182,85 @@ def test_workload_check_waits_while_another_roles_trust_is_unknown():
     violations, deferred = run(WORKLOAD_RULE, [role(), pending, service_account(),
                                                deployment("worker")])
     assert violations == [] and deferred
+
+
+def test_proxy_resource_id_and_cluster_instance_id_are_told_apart():
+    proxy = res("aws:rds/proxy:Proxy", "proxy", {
+        "name": "px", "arn": "arn:aws:rds:us-east-1:111122223333:db-proxy:prx-0123456789abcdef0"})
+    assert run("rds-connect-resource-id-matches-cluster",
+               [cluster(), proxy, connect_policy(resource_id="prx-0123456789abcdef0")]) == ([], [])
+    member = res("aws:rds/clusterInstance:ClusterInstance", "writer",
+                 {"dbiResourceId": "db-WRITERINSTANCE"})
+    violations, _ = run("rds-connect-resource-id-matches-cluster",
+                        [cluster(), member, connect_policy(resource_id="db-WRITERINSTANCE")])
+    assert len(violations) == 1 and "resource id of the cluster instance" in violations[0].message
+
+
+CONNECT_RULE = "irsa-database-workload-role-connects"
+
+
+def other_role() -> Resource:
+    return role(trust("system:serviceaccount:demo:worker"), name="worker-role",
+                arn="arn:aws:iam::111122223333:role/worker-role")
+
+
+def connect_on(role_name: str) -> Resource:
+    policy = connect_policy()
+    return res(policy.type, f"connect-{role_name}", {**policy.props, "role": role_name})
+
+
+def pod_identity(account: str, role_arn: str) -> Resource:
+    return res("aws:eks/podIdentityAssociation:PodIdentityAssociation", f"pia-{account}",
+               {"namespace": "demo", "serviceAccount": account, "roleArn": role_arn})
+
+
+POD_IDENTITY_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+    "Action": ["sts:AssumeRole", "sts:TagSession"]}]})
+
+
+@pytest.mark.parametrize("resources, expected", [
+    ([role(), other_role(), service_account(), deployment("app"), connect_on("app-role")], 0),
+    ([role(), other_role(), service_account(), deployment("app"), connect_on("worker-role")], 1),
+    ([role(), service_account(), deployment("app")], 0),
+    ([role(), other_role(), service_account(), connect_on("worker-role"),
+      deployment("app", env=[{"name": "AWS_REGION", "value": "us-east-1"}])], 0),
+    ([role(), other_role(), service_account(), deployment("app"), connect_on("worker-role"),
+      res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "ext",
+          {"role": "app-role", "policyArn": "arn:aws:iam::111122223333:policy/db-access"})], 0),
+    ([role(POD_IDENTITY_TRUST), other_role(), pod_identity("app", ROLE_ARN), deployment("app"),
+      connect_on("worker-role")], 1),
+    ([role(POD_IDENTITY_TRUST), pod_identity("app", ROLE_ARN), deployment("app"),
+      connect_on("app-role")], 0),
+], ids=["connect-on-the-pods-role", "connect-on-another-role", "stack-grants-no-connect",
+        "not-a-database-workload", "policy-outside-the-stack-may-grant-it",
+        "pod-identity-role-without-connect", "pod-identity-role-with-connect"])
+def test_database_workload_role_is_the_one_granted_connect(resources, expected):
+    violations, deferred = run(CONNECT_RULE, resources)
+    assert len(violations) == expected and deferred == []
+    if expected:
+        assert violations[0].urn.endswith("::web") and "app-role" in violations[0].message
+
+
+def test_pod_identity_association_gives_the_workload_an_identity():
+    resources = [role(), service_account(), pod_identity("batch", "arn:aws:iam::1:role/x"),
+                 deployment("batch")]
+    assert run(WORKLOAD_RULE, resources) == ([], [])
+
+
+@pytest.mark.parametrize("link, expected", [
+    ({"deps": True}, 1),
+    ({"host": "db.cluster-abc.us-east-1.rds.amazonaws.com"}, 1),
+    ({"host": "legacy-mysql.internal"}, 0),
+], ids=["spec-depends-on-the-cluster", "names-the-endpoint", "another-database"])
+def test_only_workloads_of_the_stacks_databases_need_the_connect_grant(link, expected):
+    database = res("aws:rds/cluster:Cluster", "db", {
+        "engine": "aurora-postgresql", "clusterResourceId": RESOURCE_ID,
+        "endpoint": "db.cluster-abc.us-east-1.rds.amazonaws.com"})
+    workload = deployment("app", env=[{"name": "DB_HOST", "value": link.get("host", "x")}])
+    if link.get("deps"):
+        workload = res(workload.type, workload.name, workload.props,
+                       deps={"spec": (database.urn,)})
+    violations, _ = run(CONNECT_RULE, [database, role(), other_role(), service_account(),
+                                       workload, connect_on("worker-role")])
+    assert len(violations) == expected

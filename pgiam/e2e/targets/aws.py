@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ JOB_TIMEOUT = 300
 ROLLOUT_TIMEOUT = 600
 LOAD_BALANCER_TIMEOUT = 600.0
 CLI_STOP_TIMEOUT = 1200.0
+DESTROY_ATTEMPTS = 3
 
 
 def pulumi_children() -> list[int]:
@@ -59,6 +60,27 @@ def pulumi_children() -> list[int]:
         if name == "pulumi" and len(fields) > 1 and int(fields[1]) == os.getpid():
             found.append(int(entry.name))
     return found
+
+
+def delivered_by_terminal(signum: int) -> bool:
+    """Whether the terminal sent ``signum`` to the CLI as well: a Ctrl-C goes to the whole
+    foreground process group, the Automation API's Pulumi CLI included. Forwarding it again
+    would be the CLI's second Ctrl-C, which abandons the update with pending operations."""
+    return signum == signal.SIGINT and terminal_foreground_group() == os.getpgrp()
+
+
+def terminal_foreground_group() -> int | None:
+    """The foreground process group of this process's controlling terminal, if it has one."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        return os.tcgetpgrp(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 class AwsPrerequisiteError(PgiamError):
@@ -198,6 +220,8 @@ class AwsOptions:
     prefix: str
     app_image: str | None = None
     deployer_cidr: str | None = None
+    # The user's --config (full keys); never a key the run sets itself (stack_config.RUN_KEYS).
+    config: dict[str, str] = field(default_factory=dict)
 
 
 class AwsTarget:
@@ -254,9 +278,11 @@ class AwsTarget:
         """Pass the stop on to a running Pulumi CLI as SIGINT: it lets the operations under way
         finish, records them and exits, so the stack is not left locked with pending creates
         (a SIGTERM sent to this process alone would otherwise leave the CLI running)."""
+        forward = not delivered_by_terminal(signum)
         for pid in pulumi_children():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGINT)
+            if forward:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGINT)
             self.interrupted_cli.append(pid)
 
     def public_outputs(self) -> dict[str, Any]:
@@ -307,6 +333,7 @@ class AwsTarget:
             with urllib.request.urlopen(CHECKIP_URL, timeout=30) as answer:  # noqa: S310
                 cidr = f"{answer.read().decode().strip()}/32"
         config = {
+            **{key: auto.ConfigValue(value) for key, value in self.options.config.items()},
             "aws:region": auto.ConfigValue(self.region),
             project.full_key("environment"): auto.ConfigValue("dev"),
             project.full_key("masterPassword"): auto.ConfigValue(self.master_password,
@@ -320,7 +347,7 @@ class AwsTarget:
                          path=True)
         stack.set_config(f"{project.full_key('dbAllowedCidrs')}[0]", auto.ConfigValue(cidr),
                          path=True)
-        self.master_user = "pgadmin"
+        self.master_user = self.options.config.get(project.full_key("masterUsername"), "pgadmin")
         record.details.update({"region": self.region, "deployer_cidr": cidr})
         return f"stack {self.stack} in {self.region}; deployer {cidr} may reach the database"
 
@@ -364,11 +391,21 @@ class AwsTarget:
                        if line.startswith("{")), {})
         if succeeded and report.get("ok"):
             session = report.get("session") or {}
+            containers = (template.get("spec") or {}).get("containers") or [{}]
+            env = {item.get("name"): item.get("value") for item in containers[0].get("env") or []}
+            try:
+                checks.judge_tls_mode(env.get("PGSSLMODE"))
+                checks.judge_identity(report.get("identity") or {}, session,
+                                      str(self.outputs.get("iamRoleArn") or ""),
+                                      str(self.outputs.get("iamDbUser") or ""))
+            except CheckFailure as failure:
+                raise StepFailed(str(failure)) from None
             return (f"connected as {session.get('current_user')} with role "
                     f"{(report.get('identity') or {}).get('role')}")
         failed = report.get("failed") or {}
-        raise StepFailed(f"the connect flow failed at {failed.get('stage', '?')}: "
-                         f"{failed.get('reason', logs.strip()[-300:])}")
+        why = str(failed.get("reason", logs.strip()[-300:]))
+        raise StepFailed(f"the connect flow failed at {failed.get('stage', '?')}: {why}"
+                         f"{checks.login_hint(why)}")
 
     def _http_api(self, record: StepRecord) -> str:
         from pgiam.e2e.http_api import exercise, wait_reachable
@@ -502,6 +539,22 @@ class AwsTarget:
             raise StepFailed("; ".join(problems))
         return "exact dbuser ARN allowed; wider ARNs and other users denied"
 
+    def _destroy_with_retries(self, record: StepRecord) -> None:
+        """``pulumi destroy``, again after a failure: a Ctrl-C at the terminal reaches the CLI
+        (same process group) and cancels it, though this run ignores signals while it tears
+        down; AWS's eventual consistency (a security group still in use) fails some too."""
+        from pulumi import automation as auto
+
+        for attempt in range(1, DESTROY_ATTEMPTS + 1):
+            try:
+                self.pulumi_stack.destroy(color="never", on_output=self._stream(record))
+                return
+            except auto.CommandError as error:
+                if attempt == DESTROY_ATTEMPTS or "pending" in str(error):
+                    raise
+                record.log(f"pulumi destroy failed (attempt {attempt}): "
+                           f"{str(error).strip().splitlines()[-1]}; trying again")
+
     def _destroy(self, record: StepRecord) -> str:
         from pulumi import automation as auto
 
@@ -513,7 +566,7 @@ class AwsTarget:
             while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
                 time.sleep(1)
         try:
-            self.pulumi_stack.destroy(color="never", on_output=self._stream(record))
+            self._destroy_with_retries(record)
         except auto.CommandError as error:
             if "pending" not in str(error):
                 raise StepFailed(f"pulumi destroy failed: {str(error).strip().splitlines()[-1]}"

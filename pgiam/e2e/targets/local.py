@@ -16,7 +16,7 @@ import secrets
 import shutil
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from pgiam.e2e.engine.kubelet import ExecResult, RunningPod, Workload
 from pgiam.e2e.engine.state import EngineState, redact
 from pgiam.e2e.naming import STACK_TAG, StackName, new_stack_name
 from pgiam.e2e.report import StepRecord
-from pgiam.e2e.run import Step, StepFailed
+from pgiam.e2e.run import Step, StepAction, StepFailed
 from pgiam.e2e.targets import localcloud
 from pgiam.errors import PgiamError
 
@@ -47,6 +47,8 @@ class LocalOptions:
     prefix: str
     work_root: Path
     rollout_timeout: float = 90.0
+    # The user's --config (full keys); never a key the run sets itself (stack_config.RUN_KEYS).
+    config: dict[str, str] = field(default_factory=dict)
     # Pods that serve but keep reporting not-ready for this long: the rollout is over, and the
     # connect flow (step 4) says why they are not ready.
     settle_seconds: float = 5.0
@@ -104,6 +106,10 @@ class LocalTarget:
         self.master_password = secrets.token_urlsafe(24)
         self.addresses: set[str] = set()
         self.rollout_ready = False
+        # The local cloud's own process records (its database servers, their data directories
+        # outside the run directory), read before teardown stops them: verify-clean checks
+        # that each is gone.
+        self.cloud_records: dict[str, dict[str, Any]] = {}
 
     # -- runner protocol ----------------------------------------------------------------
 
@@ -113,19 +119,20 @@ class LocalTarget:
             Step(2, "deploy", "deploy the program with the local engine", self._deploy,
                  ("stack",)),
             Step(3, "rollout", "the demo Deployment's pods run and answer their probes",
-                 self._rollout, ("deploy",)),
+                 self._explained(self._rollout), ("deploy",)),
             Step(4, "pod-check", "the connect flow inside the pod (python -m app check)",
-                 self._pod_check, ("rollout",)),
+                 self._explained(self._pod_check, in_reason=True), ("rollout",)),
             Step(4, "http-api", "the app's HTTP API through its Service: set up, write, read",
-                 self._http_api, ("pod-check",)),
+                 self._explained(self._http_api, in_reason=True), ("pod-check",)),
             Step(5, "other-service-account", "another service account of the namespace "
-                 "cannot assume the role", self._other_service_account, ("rollout",)),
-            Step(5, "password-login", "the IAM database user cannot log in with a password",
-                 self._password_login, ("rollout",)),
-            Step(5, "expired-token", "an expired token is refused", self._expired_token,
+                 "cannot assume the role", self._explained(self._other_service_account),
                  ("rollout",)),
+            Step(5, "password-login", "the IAM database user cannot log in with a password",
+                 self._explained(self._password_login), ("rollout",)),
+            Step(5, "expired-token", "an expired token is refused",
+                 self._explained(self._expired_token), ("rollout",)),
             Step(5, "other-db-user", "the role cannot log in as another database user",
-                 self._other_db_user, ("rollout",)),
+                 self._explained(self._other_db_user), ("rollout",)),
         ]
 
     def teardown_steps(self) -> list[Step]:
@@ -142,8 +149,35 @@ class LocalTarget:
             self.mocks.cancel()
 
     def public_outputs(self) -> dict[str, Any]:
-        """The stack outputs with Pulumi secrets (the kubeconfig) shown as ``[secret]``."""
-        return redact(self.raw_outputs)
+        """The stack outputs with Pulumi secrets (the kubeconfig) shown as ``[secret]``, numbers
+        as ``pulumi stack output`` shows them (the runtime hands every number over as a float:
+        ``5432``, not ``5432.0``)."""
+        return _whole_numbers(redact(self.raw_outputs))
+
+    def _explained(self, action: StepAction, *, in_reason: bool = False) -> StepAction:
+        """``action`` with the local cloud's own account of what it decided meanwhile (who
+        assumed which role or why not, each IAM login accepted or refused with its precise
+        reason) added to the step's logs; with ``in_reason``, a failure's message ends with the
+        first refusal, which says why a wiring mistake fails (the client only ever sees
+        "authentication failed" or "AccessDenied")."""
+        def run(record: StepRecord) -> str | None:
+            offset = self.cloud.log_offset() if self.cloud is not None else 0
+            try:
+                result = action(record)
+            except StepFailed as failure:
+                lines = self._decisions_since(offset)
+                failure.logs.extend(f"local cloud: {line}" for line in lines)
+                why = localcloud.first_refusal(lines) if in_reason else None
+                if why:
+                    failure.message += f" (local cloud: {why})"
+                raise
+            for line in self._decisions_since(offset):
+                record.log(f"local cloud: {line}")
+            return result
+        return run
+
+    def _decisions_since(self, offset: int) -> list[str]:
+        return self.cloud.decisions_since(offset) if self.cloud is not None else []
 
     # -- 1 stack ------------------------------------------------------------------------
 
@@ -166,6 +200,7 @@ class LocalTarget:
             if (address := _address(url)) is not None:
                 self.addresses.add(address)
         overrides = {
+            **self.options.config,
             "aws:region": info.region,
             "aws:defaultTags": json.dumps({"tags": {STACK_TAG: self.stack}}),
             project.full_key("environment"): "dev",
@@ -315,12 +350,18 @@ class LocalTarget:
             session = report.get("session") or {}
             identity = report.get("identity") or {}
             record.details.update({"identity": identity, "session": session})
+            try:
+                checks.judge_tls_mode(_app_env(pod).get("PGSSLMODE"))
+                checks.judge_identity(identity, session, self._role_arn(), self._db_user())
+            except CheckFailure as failure:
+                raise StepFailed(str(failure)) from None
             return (f"connected as {session.get('current_user')} with role "
                     f"{identity.get('role')} over {(session.get('tls') or {}).get('version')}; "
                     "a row written and read back")
         failed = (report or {}).get("failed") or {}
         if failed:
-            reason = f"the connect flow failed at {failed.get('stage')}: {failed.get('reason')}"
+            reason = (f"the connect flow failed at {failed.get('stage')}: {failed.get('reason')}"
+                      f"{checks.login_hint(str(failed.get('reason')))}")
         else:
             reason = (f"python -m app check exited with {result.returncode}: "
                       f"{(result.stderr.strip().splitlines() or ['no output'])[-1]}")
@@ -333,14 +374,34 @@ class LocalTarget:
         if not url:
             raise StepFailed("the stack has no appUrl output (the Service has no ingress)")
         try:
-            message, lines, details = exercise(str(url), checks.role_name(str(
-                self.outputs.get("iamRoleArn") or "")), self.outputs.get("iamDbUser"))
+            message, lines, details = exercise(str(url), checks.role_name(self._role_arn()),
+                                               self._db_user())
         except CheckFailure as failure:
             raise StepFailed(str(failure)) from None
         for line in lines:
             record.log(line)
         record.details.update(details)
         return message
+
+    # -- what the checks are about -------------------------------------------------------
+
+    def _fact(self, output: str, env_name: str) -> str:
+        """A stack output (docs/architecture.md), or, for a program of another shape that does
+        not export it, what the demo pod itself runs with."""
+        value = self.outputs.get(output)
+        if value:
+            return str(value)
+        _, _, pod = self._demo_pod()
+        value = _app_env(pod).get(env_name)
+        if not value:
+            raise StepFailed(f"the stack has no {output} output and the pod no {env_name}")
+        return value
+
+    def _db_user(self) -> str:
+        return self._fact("iamDbUser", "DB_USER")
+
+    def _role_arn(self) -> str:
+        return self._fact("iamRoleArn", "AWS_ROLE_ARN")
 
     # -- 5 negative checks --------------------------------------------------------------
 
@@ -356,29 +417,30 @@ class LocalTarget:
     def _judged_logins(self, attempts: list[dict[str, Any]], what: str,
                        record: StepRecord) -> str:
         cluster, _, pod = self._demo_pod()
+        offset = self.cloud.log_offset() if self.cloud is not None else 0
         results = self._probe(cluster, pod, attempts, record)
         try:
             verdict = checks.judge_logins(results, what)
         except CheckFailure as failure:
             raise StepFailed(str(failure), logs=[checks.describe(r) for r in results]) from None
+        unexplained = checks.unexplained_refusals(attempts, self._decisions_since(offset))
+        if unexplained:
+            raise StepFailed(unexplained[0], logs=list(verdict.lines) + unexplained)
         for line in verdict.lines:
             record.log(line)
         return verdict.message
 
     def _password_login(self, record: StepRecord) -> str:
-        user = str(self.outputs.get("iamDbUser"))
-        return self._judged_logins(checks.password_login_attempts(user),
+        return self._judged_logins(checks.password_login_attempts(self._db_user()),
                                    "a password login of the IAM user", record)
 
     def _expired_token(self, record: StepRecord) -> str:
-        user = str(self.outputs.get("iamDbUser"))
-        return self._judged_logins(checks.expired_token_attempts(user),
+        return self._judged_logins(checks.expired_token_attempts(self._db_user()),
                                    "an expired token", record)
 
     def _other_db_user(self, record: StepRecord) -> str:
-        user = str(self.outputs.get("iamDbUser"))
         master = self.config.values.get(self.project.full_key("masterUsername"), "pgadmin")
-        return self._judged_logins(checks.other_user_attempts(user, master),
+        return self._judged_logins(checks.other_user_attempts(self._db_user(), master),
                                    "a login as another user", record)
 
     def _other_service_account(self, record: StepRecord) -> str:
@@ -387,7 +449,7 @@ class LocalTarget:
         deployment = cluster.model.get("Deployment", namespace, workload.name) or {}
         template = copy.deepcopy((deployment.get("spec") or {}).get("template") or {})
         own_account = (template.get("spec") or {}).get("serviceAccountName") or "default"
-        role_arn = str(self.outputs.get("iamRoleArn") or "")
+        role_arn = self._role_arn()
         intruder_key = ObjectKey("ServiceAccount", namespace, checks.INTRUDER_SERVICE_ACCOUNT)
         # The attack: another service account of the same namespace, annotated with the same
         # role (anyone who may create service accounts there can write that annotation).
@@ -439,6 +501,7 @@ class LocalTarget:
             self.mocks.cancel()
             if not self.mocks.wait_idle(120.0):
                 record.log("creations still under way after 120s; destroying what is recorded")
+        self._remember_cloud_records()
         if self.ctx is None:
             return "nothing was deployed"
         for process in self.ctx.state.history:
@@ -461,7 +524,13 @@ class LocalTarget:
         return (f"{len(outcome.deleted)} resources deleted; the local cloud lists nothing of "
                 "the stack")
 
+    def _remember_cloud_records(self) -> None:
+        if self.cloud is not None:
+            for entry in self.cloud.process_records():
+                self.cloud_records[str(entry.get("name"))] = entry
+
     def _localcloud_down(self, record: StepRecord) -> str:
+        self._remember_cloud_records()
         state_dir = self.run_dir / "localcloud"
         if not state_dir.exists():
             return "no local cloud was started"
@@ -471,6 +540,19 @@ class LocalTarget:
         if result.returncode != 0:
             raise StepFailed(f"pgiam localcloud down failed (exit {result.returncode})")
         return f"local cloud at {state_dir} stopped"
+
+    def _cloud_leftovers(self) -> list[str]:
+        """What the local cloud recorded having started and is still there: a database server
+        running, a data directory (they live outside the run directory) not removed."""
+        problems = []
+        for name, entry in sorted(self.cloud_records.items()):
+            if _cloud_record_alive(entry):
+                problems.append(f"local cloud process left: {name} (pid {entry['pid']})")
+            for path in entry.get("paths") or []:
+                if Path(path).exists():
+                    problems.append(f"local cloud directory left: {path} ({name}; removed now)")
+                    shutil.rmtree(path, ignore_errors=True)
+        return problems
 
     def _verify_clean(self, record: StepRecord) -> str:
         problems = []
@@ -487,6 +569,7 @@ class LocalTarget:
         if self.cloud is not None and self.cloud.pid and not processes.wait_gone(self.cloud.pid,
                                                                                   5.0):
             problems.append(f"local cloud daemon still running (pid {self.cloud.pid})")
+        problems += self._cloud_leftovers()
         for pid, cmdline in processes_using(self.run_dir):
             problems.append(f"process left using the run directory: pid {pid}: {cmdline} "
                             "(killed now)")
@@ -504,9 +587,33 @@ class LocalTarget:
             problems.append(f"run directory could not be removed: {self.run_dir}")
         if problems:
             raise StepFailed(f"left behind: {problems[0]}", logs=problems)
-        checked = len(self.ctx.state.history) if self.ctx is not None else 0
+        checked = (len(self.ctx.state.history) if self.ctx is not None else 0) + \
+            len(self.cloud_records)
         return (f"{checked} processes gone, {len(self.addresses)} addresses closed, run "
                 "directory removed")
+
+
+def _whole_numbers(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
+
+
+def _cloud_record_alive(entry: dict[str, Any]) -> bool:
+    try:
+        pid, started = int(entry["pid"]), int(entry["start_time"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return processes.start_ticks(pid) == started and processes.pid_alive(pid)
+
+
+def _app_env(pod: RunningPod) -> dict[str, str]:
+    """The environment of the container the checks exec in (the pod's first)."""
+    return dict(pod.containers[0].env) if pod.containers else {}
 
 
 def _listening(host: str, port: int) -> bool:

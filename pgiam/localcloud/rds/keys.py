@@ -20,25 +20,11 @@ class IdentityKeys:
         credential = self.identity.resolve_access_key(access_key_id)
         if credential is None:
             return None
-        context = dict(credential.principal_context())
-        userid = self._userid(credential)
-        if userid is not None:
-            context["aws:userid"] = userid
         return SigningKey(
             access_key_id=credential.access_key_id, secret_access_key=credential.secret_access_key,
             session_token=credential.session_token, expiration=credential.expiration,
             principal_arn=credential.principal_arn, account_id=credential.account_id,
-            context=context, handle=credential)
-
-    def _userid(self, credential: Any) -> str | None:
-        """``aws:userid`` of a role session: ``<role id>:<session name>``."""
-        session_arn = getattr(credential, "session_arn", None)
-        if not session_arn:
-            return None
-        role = self.identity.role(credential.principal_arn)
-        if role is None:
-            return None
-        return f"{role.role_id}:{session_arn.rsplit('/', 1)[-1]}"
+            context=dict(credential.principal_context()), handle=credential)
 
     def authorize(self, key: SigningKey, request: Request) -> Decision:
         return self.identity.authorize(key.handle, request)

@@ -52,10 +52,19 @@ SERVER_USER = "postgres"
 START_TIMEOUT = 30.0
 STOP_GRACE_SECONDS = 5.0
 SETTINGS_FILE = "pgiam-rds.conf"
+# Predefined roles that reach the server's files and programs (hence the OS user that runs every
+# local server, hence every other database of the local cloud). RDS never lets rds_superuser hold
+# them; PostgreSQL 15 lets any CREATEROLE role (the master user) grant them to itself. Marking them
+# rolsuper (they stay NOLOGIN; role attributes are not inherited) makes granting them need a
+# superuser ("must be superuser to alter superusers"); ALTER ROLE refuses reserved roles, so the
+# catalog row is updated directly, as rdsadmin.
+SERVER_ACCESS_ROLES = ("pg_execute_server_program", "pg_read_server_files", "pg_write_server_files")
 RDS_ROLES_SQL = (
     f"CREATE ROLE {SUPERUSER_ROLE} NOLOGIN",
     f"CREATE ROLE {IAM_ROLE} NOLOGIN",
     f"GRANT pg_monitor, pg_signal_backend, pg_checkpoint TO {SUPERUSER_ROLE}",
+    "UPDATE pg_catalog.pg_authid SET rolsuper = true WHERE rolname IN ("
+    + ", ".join(f"'{role}'" for role in SERVER_ACCESS_ROLES) + ")",
 )
 LOOPBACK_V4 = "127.0.0.1"
 LOOPBACK_V6 = "::1"

@@ -45,3 +45,18 @@ def test_the_simulator_allows_only_the_exact_dbuser_arn():
                        "app_user"]
     assert {arn.rsplit(":", 1)[1] for _, arn, must in cases if not must} == {
         "cluster-ABC/*", "*/app_user", "cluster-ABC/pgadmin"}
+
+
+def test_a_ctrl_c_the_terminal_delivered_is_not_forwarded_to_the_cli(monkeypatch):
+    """The terminal sends Ctrl-C to the whole foreground group, the Pulumi CLI included: a
+    second SIGINT from us would make it abandon the update with pending operations."""
+    import os
+    import signal
+
+    from pgiam.e2e.targets import aws
+
+    monkeypatch.setattr(aws, "terminal_foreground_group", os.getpgrp)
+    assert aws.delivered_by_terminal(signal.SIGINT)
+    assert not aws.delivered_by_terminal(signal.SIGTERM)
+    monkeypatch.setattr(aws, "terminal_foreground_group", lambda: None)
+    assert not aws.delivered_by_terminal(signal.SIGINT)

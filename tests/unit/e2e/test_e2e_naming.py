@@ -38,3 +38,22 @@ def test_names_not_made_with_the_prefix_are_not_ours(text):
 def test_bad_prefixes_are_refused_with_the_option_named(prefix):
     with pytest.raises(PgiamError, match="--stack-prefix"):
         new_stack_name(prefix, WHEN)
+
+
+class _Project:
+    name = "iam-postgres"
+
+    def full_key(self, key: str) -> str:
+        return key if ":" in key else f"{self.name}:{key}"
+
+
+def test_config_is_taken_with_the_projects_namespace_and_run_keys_are_refused():
+    from pgiam.e2e.cli import _user_config
+    from pgiam.errors import PgiamError
+
+    assert _user_config(_Project(), ["namespace=payments", "aws:profile=x"], "local") == {
+        "iam-postgres:namespace": "payments", "aws:profile": "x"}
+    for key, target in (("masterPassword", "local"), ("aws:region", "aws"),
+                        ("dbAllowedCidrs", "aws"), ("dbCaBundle", "local")):
+        with pytest.raises(PgiamError, match="set by the e2e run itself"):
+            _user_config(_Project(), [f"{key}=v"], target)
