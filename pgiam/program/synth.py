@@ -610,8 +610,8 @@ def _pulumi_eks_cluster(request: ResourceRequest) -> tuple[str, Computed]:
     name = request.autoname("name")
     cluster = _eks_cluster_attributes(request, name)
     issuer = _eks_issuer(request)
-    kubeconfig = _kubeconfig(request.context, name, cluster["endpoint"],
-                             cluster["certificateAuthority"]["data"])
+    kubeconfig = eks_kubeconfig(name, cluster["endpoint"], cluster["certificateAuthority"]["data"],
+                                request.context.region)
     with_oidc = bool(request.inputs.get("createOidcProvider"))
     return "", {
         "kubeconfig": kubeconfig,
@@ -631,8 +631,9 @@ def _pulumi_eks_cluster(request: ResourceRequest) -> tuple[str, Computed]:
     }
 
 
-def _kubeconfig(context: CloudContext, name: str, endpoint: str, ca_data: str) -> dict[str, Any]:
-    """What pulumi-eks's generateKubeconfig returns: exec auth with ``aws eks get-token``."""
+def eks_kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> dict[str, Any]:
+    """What pulumi-eks's generateKubeconfig returns: exec auth with ``aws eks get-token``.
+    Also the local e2e engine's kubeconfig for the clusters it creates."""
     return {
         "apiVersion": "v1",
         "clusters": [{"cluster": {"server": endpoint, "certificate-authority-data": ca_data},
@@ -643,7 +644,7 @@ def _kubeconfig(context: CloudContext, name: str, endpoint: str, ca_data: str) -
         "users": [{"name": "aws", "user": {"exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1",
             "command": "aws",
-            "args": ["--region", context.region, "eks", "get-token", "--cluster-name", name,
+            "args": ["--region", region, "eks", "get-token", "--cluster-name", name,
                      "--output", "json"],
             "env": [{"name": "KUBERNETES_EXEC_INFO",
                      "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}'}],

@@ -89,58 +89,48 @@ def _parameters(request: CreateRequest) -> list[dict[str, str]]:
             for item in request.inputs.get("parameters") or []]
 
 
-@handles("aws:rds/clusterParameterGroup:ClusterParameterGroup")
-class ClusterParameterGroup:
+class _ParameterGroupHandler:
+    """A DB parameter group or a DB cluster parameter group: the same API but for the names of
+    its calls and fields (``kind`` ``DBParameterGroup`` or ``DBClusterParameterGroup``)."""
+
+    kind = ""
+    calls = ""  # the snake-case stem of the client's methods: db_parameter_group, ...
+
     def create(self, ctx: EngineContext, request: CreateRequest) -> Created:
         region = region_for(ctx, request)
         rds = ctx.client("rds", region)
         tags = ctx.tags_for(request.inputs, request.provider)
         name = request.autoname(lower=True)
         description = request.inputs.get("description") or "Managed by Pulumi"
-        group = rds.create_db_cluster_parameter_group(
-            DBClusterParameterGroupName=name, DBParameterGroupFamily=request.inputs["family"],
-            Description=description, **_common(request, tags))["DBClusterParameterGroup"]
+        group = getattr(rds, f"create_{self.calls}")(
+            **{f"{self.kind}Name": name}, DBParameterGroupFamily=request.inputs["family"],
+            Description=description, **_common(request, tags))[self.kind]
         parameters = _parameters(request)
         if parameters:
-            rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName=name,
-                                                  Parameters=parameters)
-        return Created(name, {"id": name, "name": name,
-                              "arn": group["DBClusterParameterGroupArn"],
+            getattr(rds, f"modify_{self.calls}")(**{f"{self.kind}Name": name}, Parameters=parameters)
+        return Created(name, {"id": name, "name": name, "arn": group[f"{self.kind}Arn"],
                               "description": description, "tagsAll": tags}, {"region": region})
 
     def delete(self, ctx: EngineContext, entry: ResourceEntry) -> None:
-        delete_quietly(lambda: client_for(ctx, entry, "rds").delete_db_cluster_parameter_group(
-            DBClusterParameterGroupName=entry.id))
+        rds = client_for(ctx, entry, "rds")
+        delete_quietly(lambda: getattr(rds, f"delete_{self.calls}")(**{f"{self.kind}Name": entry.id}))
 
     def exists(self, ctx: EngineContext, entry: ResourceEntry) -> bool:
-        return exists(lambda: client_for(ctx, entry, "rds").describe_db_cluster_parameter_groups(
-            DBClusterParameterGroupName=entry.id)["DBClusterParameterGroups"])
+        rds = client_for(ctx, entry, "rds")
+        return exists(lambda: getattr(rds, f"describe_{self.calls}s")(
+            **{f"{self.kind}Name": entry.id})[f"{self.kind}s"])
+
+
+@handles("aws:rds/clusterParameterGroup:ClusterParameterGroup")
+class ClusterParameterGroup(_ParameterGroupHandler):
+    kind = "DBClusterParameterGroup"
+    calls = "db_cluster_parameter_group"
 
 
 @handles("aws:rds/parameterGroup:ParameterGroup")
-class ParameterGroup:
-    def create(self, ctx: EngineContext, request: CreateRequest) -> Created:
-        region = region_for(ctx, request)
-        rds = ctx.client("rds", region)
-        tags = ctx.tags_for(request.inputs, request.provider)
-        name = request.autoname(lower=True)
-        description = request.inputs.get("description") or "Managed by Pulumi"
-        group = rds.create_db_parameter_group(
-            DBParameterGroupName=name, DBParameterGroupFamily=request.inputs["family"],
-            Description=description, **_common(request, tags))["DBParameterGroup"]
-        parameters = _parameters(request)
-        if parameters:
-            rds.modify_db_parameter_group(DBParameterGroupName=name, Parameters=parameters)
-        return Created(name, {"id": name, "name": name, "arn": group["DBParameterGroupArn"],
-                              "description": description, "tagsAll": tags}, {"region": region})
-
-    def delete(self, ctx: EngineContext, entry: ResourceEntry) -> None:
-        delete_quietly(lambda: client_for(ctx, entry, "rds").delete_db_parameter_group(
-            DBParameterGroupName=entry.id))
-
-    def exists(self, ctx: EngineContext, entry: ResourceEntry) -> bool:
-        return exists(lambda: client_for(ctx, entry, "rds").describe_db_parameter_groups(
-            DBParameterGroupName=entry.id)["DBParameterGroups"])
+class ParameterGroup(_ParameterGroupHandler):
+    kind = "DBParameterGroup"
+    calls = "db_parameter_group"
 
 
 _CLUSTER_PARAMETERS = {

@@ -23,32 +23,13 @@ from pgiam.e2e.engine.aws_api import delete_quietly, exists, region_for, tag_lis
 from pgiam.e2e.engine.context import EngineContext
 from pgiam.e2e.engine.resources import Created, CreateRequest, handles
 from pgiam.e2e.engine.state import ResourceEntry
+from pgiam.program.synth import eks_kubeconfig
 
 EKS_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"},
     "Action": "sts:AssumeRole"}]})
 DEFAULT_VERSION = "1.31"
 STS_AUDIENCE = "sts.amazonaws.com"
-
-
-def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> dict[str, Any]:
-    """pulumi-eks's generated kubeconfig: the cluster, and ``aws eks get-token`` exec auth."""
-    return {
-        "apiVersion": "v1",
-        "clusters": [{"cluster": {"server": endpoint, "certificate-authority-data": ca_data},
-                      "name": "kubernetes"}],
-        "contexts": [{"context": {"cluster": "kubernetes", "user": "aws"}, "name": "aws"}],
-        "current-context": "aws",
-        "kind": "Config",
-        "users": [{"name": "aws", "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": "aws",
-            "args": ["--region", region, "eks", "get-token", "--cluster-name", name,
-                     "--output", "json"],
-            "env": [{"name": "KUBERNETES_EXEC_INFO",
-                     "value": '{"apiVersion": "client.authentication.k8s.io/v1beta1"}'}],
-        }}}],
-    }
 
 
 def issuer_thumbprint(ca_bundle: str) -> str:
@@ -113,7 +94,7 @@ class PulumiEksCluster:
         endpoint = cluster.get("endpoint") or f"https://{name}.eks.local"
         ca_data = (cluster.get("certificateAuthority") or {}).get("data") or \
             base64.b64encode(b"local").decode()
-        config = kubeconfig(name, endpoint, ca_data, region)
+        config = eks_kubeconfig(name, endpoint, ca_data, region)
         ctx.add_cluster(name, endpoint, network_env(ctx))
         vpc_config = cluster.get("resourcesVpcConfig") or {}
         issuer = ctx.cloud.issuer_without_scheme
