@@ -51,14 +51,18 @@ def why_statement_does_not_apply(statement: Statement, request: Request, *, vari
                                  check_principal: bool = False) -> str | None:
     """The first element of ``statement`` that does not cover ``request``, or ``None`` if it applies."""
     if not action_applies(statement, request.action):
-        return f"its actions do not include {request.action}"
+        if statement.actions is not None:
+            return f"its Action [{_shown(statement.actions)}] does not cover {request.action}"
+        return f"its NotAction [{_shown(statement.not_actions or ())}] excludes {request.action}"
     if check_principal and not principal_applies(statement, request):
         who = "no principal" if request.principal is None else \
             f"{request.principal.kind} {request.principal.identifier}"
         return f"its principal does not name {who}"
     try:
         if not resource_applies(statement, request, variables_enabled):
-            return f"its resources do not include {request.resource}"
+            if statement.resources is not None:
+                return f"its Resource [{_shown(statement.resources)}] does not cover {request.resource}"
+            return f"its NotResource [{_shown(statement.not_resources or ())}] excludes {request.resource}"
     except UnresolvedVariable as exc:
         return f"a policy variable in its resources has no value ({exc})"
     return _failed_condition(statement, request, variables_enabled)

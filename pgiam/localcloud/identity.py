@@ -40,6 +40,7 @@ from pgiam.iam import (
     NamedPolicy,
     Request,
     evaluate_identity_policies,
+    explain_no_allow,
     parse_policy,
 )
 from pgiam.localcloud.sts import IssuedCredentials, OidcProvider, Role
@@ -409,6 +410,23 @@ class IdentityDirectory:
         if identity.allowed:
             return identity
         return Decision("Allow", None, "the resource policy naming this principal")
+
+    def explain(self, credential: Credential, request: Request) -> str:
+        """For a request :meth:`authorize` did not allow: why each identity policy's ``Allow``
+        statements did not apply, or which limit (boundary, session policies) did not allow.
+        Raises as :meth:`authorize` does."""
+        policies = self.identity_policies(credential.principal_arn)
+        if not evaluate_identity_policies(policies, request).allowed:
+            if not policies:
+                return f"{credential.principal_arn} has no identity policy"
+            return "; ".join(explain_no_allow(policy, request) for policy in policies)
+        boundary = self.permissions_boundary(credential.principal_arn)
+        limits = [("the permissions boundary", [boundary] if boundary is not None else []),
+                  ("the session policies", list(credential.session_policies))]
+        for what, limit in limits:
+            if limit and not evaluate_identity_policies(limit, request).allowed:
+                return f"outside {what}: " + "; ".join(explain_no_allow(policy, request) for policy in limit)
+        return "allowed"
 
 
 class MotoCredentialIssuer:

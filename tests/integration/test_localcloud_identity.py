@@ -127,6 +127,9 @@ def test_identity_policies_of_a_role_are_inline_and_attached(aws: dict, web_iden
     assert directory.authorize(credential, connect("pgadmin")).effect == "ExplicitDeny"
     assert directory.authorize(credential, connect("other")).effect == "ImplicitDeny"
     assert directory.authorize(credential, connect("app_user", CLUSTER + "X")).effect == "ImplicitDeny"
+    assert directory.explain(credential, connect("other")) == (
+        f"inline:connect Statement[0]: its Resource ['{CLUSTER}/app_user'] does not cover {CLUSTER}/other; "
+        f"{managed['Policy']['Arn']} has no Allow statement")
 
 
 def test_a_users_group_policies_count(aws: dict, directory: IdentityDirectory) -> None:
@@ -151,6 +154,9 @@ def test_a_permissions_boundary_limits_the_role(aws: dict, web_identity, directo
     iam.put_role_permissions_boundary(RoleName="bounded", PermissionsBoundary=boundary)
     assert directory.authorize(credential, connect("app_user")).allowed
     assert not directory.authorize(credential, connect("pgadmin")).allowed
+    assert directory.explain(credential, connect("pgadmin")) == (
+        f"outside the permissions boundary: boundary:{boundary} Statement[0]: its Resource "
+        f"['{CLUSTER}/app_user'] does not cover {CLUSTER}/pgadmin")
 
 
 def test_a_session_policy_narrows_the_session(aws: dict, web_identity, directory: IdentityDirectory) -> None:
@@ -164,6 +170,9 @@ def test_a_session_policy_narrows_the_session(aws: dict, web_identity, directory
     assert directory.authorize(credential, connect("reader")).allowed
     decision = directory.authorize(credential, connect("writer"))
     assert not decision.allowed and decision.policy_name == "session policies"
+    assert directory.explain(credential, connect("writer")) == (
+        f"outside the session policies: session:inline Statement[0]: its Resource ['{CLUSTER}/reader'] "
+        f"does not cover {CLUSTER}/writer")
 
 
 def test_an_unknown_principal_is_a_lookup_error(directory: IdentityDirectory) -> None:

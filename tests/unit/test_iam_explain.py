@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pgiam.iam import NamedPolicy, Principal, Request, explain_no_allow, parse_policy
+from pgiam.iam import NamedPolicy, Principal, Request, evaluate_trust_policy, explain_no_allow, parse_policy
 
 pytestmark = pytest.mark.unit
 
@@ -53,10 +55,19 @@ def test_identity_policies_name_the_action_or_resource_that_is_not_covered() -> 
                       {"Effect": "Deny", "Action": "*", "Resource": "*"}]}))
     other_user = Request("rds-db:connect", "arn:aws:rds-db:us-east-1:111122223333:dbuser:cluster-ABC/admin")
     assert explain_no_allow(policy, other_user) == (
-        "inline:connect Statement[0]: its resources do not include "
-        "arn:aws:rds-db:us-east-1:111122223333:dbuser:cluster-ABC/admin")
+        "inline:connect Statement[0]: its Resource ['arn:aws:rds-db:us-east-1:111122223333:dbuser:cluster-ABC/app'] "
+        "does not cover arn:aws:rds-db:us-east-1:111122223333:dbuser:cluster-ABC/admin")
     assert explain_no_allow(policy, Request("s3:GetObject", "*")) == \
-        "inline:connect Statement[0]: its actions do not include s3:GetObject"
+        "inline:connect Statement[0]: its Action ['rds-db:connect'] does not cover s3:GetObject"
+
+
+def test_not_action_and_not_resource_say_what_they_exclude() -> None:
+    policy = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::private/*"}]})
+    assert explain_no_allow(policy, Request("iam:PassRole", "arn:aws:s3:::private/x")) == (
+        "Statement[0]: its NotAction ['iam:*'] excludes iam:PassRole; "
+        "Statement[1]: its NotResource ['arn:aws:s3:::private/*'] excludes arn:aws:s3:::private/x")
 
 
 def test_a_policy_without_allow_statements_says_so() -> None:
@@ -72,3 +83,13 @@ def test_long_value_lists_are_cut_and_counted() -> None:
         "Condition": {"StringEquals": {f"{ISSUER}:sub": wanted}}}]}, kind="trust")
     why = explain_no_allow(policy, web_identity(sub="system:serviceaccount:demo:x"), check_principal=True)
     assert why.endswith("'system:serviceaccount:demo:app4' and 3 more")
+
+
+@settings(max_examples=40, deadline=None)
+@given(namespace=st.sampled_from(["demo", "other"]), name=st.sampled_from(["app", "other", "ap*"]),
+       audience=st.sampled_from(["sts.amazonaws.com", "other"]))
+def test_a_statement_is_explained_as_applying_exactly_when_it_allows(namespace: str, name: str, audience: str) -> None:
+    request = web_identity(sub=f"system:serviceaccount:{namespace}:{name}", aud=audience)
+    allowed = evaluate_trust_policy(TRUST, request).allowed
+    why = explain_no_allow(TRUST, request, check_principal=True)
+    assert (why == "Statement[0] (Pod): applies") is allowed

@@ -17,7 +17,7 @@ from botocore.signers import RequestSigner, generate_db_auth_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pgiam.iam import Decision, NamedPolicy, Request, evaluate_identity_policies, parse_policy
+from pgiam.iam import Decision, NamedPolicy, Request, evaluate_identity_policies, explain_no_allow, parse_policy
 from pgiam.localcloud.rds.token import (
     MAX_TOKEN_BYTES,
     ConnectTarget,
@@ -64,6 +64,9 @@ class StaticKeys:
         if key.principal_arn not in self.policies:
             raise LookupError(f"no principal {key.principal_arn}")
         return evaluate_identity_policies(self.policies[key.principal_arn], request)
+
+    def explain(self, key: SigningKey, request: Request) -> str:
+        return "; ".join(explain_no_allow(policy, request) for policy in self.policies[key.principal_arn])
 
 
 NOW = datetime.now(timezone.utc)
@@ -359,7 +362,10 @@ def test_principal_whose_policies_cannot_be_read_is_refused(mint, keys):
 ], ids=["other-user", "other-cluster", "other-region", "rds-arn-not-dbuser"])
 def test_role_allowed_only_elsewhere_is_refused(mint, keys, resource):
     keys.policies[ROLE_ARN] = [connect_policy(resource)]
-    assert_refused(check(mint(), keys), Reason.NOT_AUTHORIZED)
+    verdict = check(mint(), keys)
+    assert_refused(verdict, Reason.NOT_AUTHORIZED)
+    assert f"its Resource [{resource!r}] does not cover arn:aws:rds-db:{REGION}:{ACCOUNT}:dbuser:{RESOURCE_ID}/app_user" \
+        in verdict.detail
 
 
 def test_explicit_deny_wins_over_the_allow(mint, keys):

@@ -28,3 +28,6 @@ class IdentityKeys:
 
     def authorize(self, key: SigningKey, request: Request) -> Decision:
         return self.identity.authorize(key.handle, request)
+
+    def explain(self, key: SigningKey, request: Request) -> str:
+        return self.identity.explain(key.handle, request)

@@ -16,6 +16,7 @@ re-encoded by the signer, as SigV4 canonicalisation prescribes.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hmac
 import re
@@ -118,6 +119,9 @@ class KeyDirectory(Protocol):
     def authorize(self, key: SigningKey, request: Request) -> Decision:
         """The principal's policies decided for ``request``. May raise ``LookupError`` (unknown
         principal) or ``ValueError`` (a policy IAM would not have stored)."""
+
+    def explain(self, key: SigningKey, request: Request) -> str:
+        """Why no policy allowed ``request``, for the log (see ``pgiam.iam.explain_no_allow``)."""
 
 
 @dataclass(frozen=True)
@@ -405,7 +409,11 @@ def check_policy(keys: KeyDirectory, key: SigningKey, target: ConnectTarget, use
     except (LookupError, ValueError) as exc:
         raise Refusal(Reason.POLICY_UNREADABLE, f"{key.principal_arn}: {exc}") from None
     if not decision.allowed:
-        raise Refusal(Reason.NOT_AUTHORIZED, f"{decision} for {key.principal_arn} on {request.resource}")
+        why = ""
+        if decision.effect == "ImplicitDeny":
+            with contextlib.suppress(LookupError, ValueError):
+                why = f" ({keys.explain(key, request)})"
+        raise Refusal(Reason.NOT_AUTHORIZED, f"{decision} for {key.principal_arn} on {request.resource}{why}")
     return decision
 
 
