@@ -114,7 +114,7 @@ def _analyse(project: Any, config: Any, running: Any, policy_config: dict[str, A
     worker = _AnalyzeWorker(running, session, EngineViewBuilder(project.name, config.stack,
                                                                 config.values))
     worker.start()
-    mocks = OfflineMocks(cloud_context(config.values), computed=not dry_run)
+    mocks = OfflineMocks(cloud_context(config.values), computed=not dry_run, resource_references=True)
     try:
         run = run_program(project, config, mocks, preview=dry_run,
                           organization=options.organization, on_register=worker.inbox.put)

@@ -20,9 +20,9 @@ from typing import Any
 
 from pulumi.runtime import Mocks
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
-from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
+from pulumi.runtime.rpc import _special_resource_sig, _special_secret_sig, _special_sig_key
 
-from .synth import CloudContext, synthesize_call, synthesize_resource
+from .synth import ChildResource, CloudContext, synthesize_call, synthesize_resource
 
 
 def unwrap_secrets(value: Any) -> tuple[Any, bool]:
@@ -48,6 +48,59 @@ def unwrap_secrets(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+def child_urn(parent_type: str, child: ChildResource) -> str:
+    """The URN the engine gives a component's child: the parent's type chain prefixed."""
+    from pulumi.runtime.settings import get_project, get_stack
+
+    return f"urn:pulumi:{get_stack()}::{get_project()}::{parent_type}${child.type}::{child.name}"
+
+
+def resolve_child_references(value: Any, parent_type: str,
+                             children: dict[str, tuple[str, str, dict]] | None) -> Any:
+    """``value`` with each :class:`ChildResource` replaced by a resource reference as the engine
+    sends one, the child's registration (urn, id, state) added to ``children``; with
+    ``children=None`` (a monitor that cannot answer for them) every mapping entry holding one
+    is left out, as if the component had not returned it."""
+    if isinstance(value, ChildResource):
+        if children is None:
+            return None
+        urn = child_urn(parent_type, value)
+        children[urn] = (urn, value.id, dict(value.state))
+        return {_special_sig_key: _special_resource_sig, "urn": urn, "id": value.id, "packageVersion": ""}
+    if isinstance(value, Mapping):
+        resolved = {}
+        for key, item in value.items():
+            if children is None and _holds_child(item):
+                continue
+            resolved[key] = resolve_child_references(item, parent_type, children)
+        return resolved
+    if isinstance(value, list):
+        return [resolve_child_references(item, parent_type, children) for item in value]
+    return value
+
+
+def _holds_child(value: Any) -> bool:
+    if isinstance(value, ChildResource):
+        return True
+    if isinstance(value, Mapping):
+        return any(_holds_child(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_child(item) for item in value)
+    return False
+
+
+def without_resource_references(value: Any) -> Any:
+    """Resource references downgraded to the referenced resource's id (else its URN), as the
+    engine marshals properties for a plugin that does not keep resources (an analyzer)."""
+    if isinstance(value, Mapping):
+        if value.get(_special_sig_key) == _special_resource_sig:
+            return value.get("id") or value.get("urn")
+        return {key: without_resource_references(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_resource_references(item) for item in value]
+    return value
+
+
 @dataclass(frozen=True)
 class RecordedResource:
     type: str
@@ -71,11 +124,18 @@ class RecordedCall:
 class RecordingMocks(Mocks):
     """A ``pulumi.runtime.Mocks`` that synthesizes realistic values and records everything."""
 
-    def __init__(self, context: CloudContext | None = None, *, computed: bool = True) -> None:
+    def __init__(self, context: CloudContext | None = None, *, computed: bool = True,
+                 resource_references: bool = False) -> None:
+        """``resource_references``: outputs that reference resources a remote component created
+        (pulumi-eks's ``core``, ``eksCluster``) are given, for a monitor that registers
+        :attr:`children` (``pgiam.program.runner``'s); Pulumi's own ``MockMonitor`` cannot
+        answer for them, so by default they are left out."""
         self.context = context or CloudContext()
         self.computed = computed
+        self.resource_references = resource_references
         self.resources: list[RecordedResource] = []
         self.calls: list[RecordedCall] = []
+        self.children: dict[str, tuple[str, str, dict]] = {}
         self._lock = threading.Lock()
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
@@ -85,8 +145,10 @@ class RecordingMocks(Mocks):
                                                      raw_inputs, bool(args.custom))
         else:
             resource_id, state = "", dict(raw_inputs)
+        children: dict[str, tuple[str, str, dict]] = {}
+        state = resolve_child_references(state, args.typ, children if self.resource_references else None)
         inputs, _ = unwrap_secrets(raw_inputs)
-        outputs, _ = unwrap_secrets(state)
+        outputs, _ = unwrap_secrets(without_resource_references(state))
         secret_keys = frozenset(key for key, value in raw_inputs.items()
                                 if unwrap_secrets(value)[1])
         record = RecordedResource(type=args.typ, name=args.name, id=resource_id,
@@ -95,6 +157,7 @@ class RecordingMocks(Mocks):
                                   secret_inputs=secret_keys)
         with self._lock:
             self.resources.append(record)
+            self.children.update(children)
         return resource_id, state
 
     def call(self, args: MockCallArgs) -> tuple[dict, list | None]:

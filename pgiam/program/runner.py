@@ -173,6 +173,8 @@ def _recording_monitor_class() -> type:
     importing this module does not import the Pulumi SDK)."""
     from pulumi.runtime.mocks import MockMonitor
 
+    from pgiam.program.mocks import without_resource_references
+
     class RecordingMonitor(MockMonitor):
         def __init__(self, mocks: Any,
                      on_register: Callable[[RegisteredResource], None] | None) -> None:
@@ -195,6 +197,16 @@ def _recording_monitor_class() -> type:
                     type_ = f"{parent_type}${type_}"
             return f"urn:pulumi:{get_stack()}::{get_project()}::{type_}::{name}"
 
+        def _register_children(self) -> None:
+            """Resources a remote component created, which its outputs reference: known to
+            ``pulumi:pulumi:getResource`` (the SDK rehydrates references through it), not
+            registrations of the program."""
+            children = getattr(self.mocks, "children", None)
+            if children:
+                with self._lock:
+                    for urn, (_, resource_id, state) in list(children.items()):
+                        self.resources.setdefault(urn, self.ResourceRegistration(urn, resource_id, state))
+
         def _keep(self, record: RegisteredResource) -> None:
             with self._lock:
                 new = record.urn not in self.records
@@ -206,6 +218,7 @@ def _recording_monitor_class() -> type:
 
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
             response = super().RegisterResource(request)
+            self._register_children()
             record = RegisteredResource(
                 urn=response.urn, type=request.type, name=request.name,
                 custom=bool(request.custom), id=response.id or "", parent=request.parent,
@@ -213,7 +226,8 @@ def _recording_monitor_class() -> type:
                 property_dependencies={key: tuple(deps.urns) for key, deps in
                                        request.propertyDependencies.items()},
                 inputs=_struct_to_dict(request.object),
-                outputs=_struct_to_dict(response.object) if request.type != STACK_TYPE else {},
+                outputs=(without_resource_references(_struct_to_dict(response.object))
+                         if request.type != STACK_TYPE else {}),
                 options=_options(request), version=request.version,
                 remote=bool(request.remote))
             self._keep(record)

@@ -138,6 +138,18 @@ class ResourceRequest:
             f"{self.context.seed}|{self.type}|{self.name}|uuid|{salt}".encode()).digest(16)))
 
 
+@dataclass(frozen=True)
+class ChildResource:
+    """An output that is a reference to a resource a remote component created (pulumi-eks's
+    ``core.oidcProvider``, ``eksCluster``): the mocks register it, unseen by the program's own
+    registrations, so that the SDK can rehydrate the reference (``pulumi:pulumi:getResource``)."""
+
+    type: str
+    name: str
+    id: str
+    state: Mapping[str, Any]
+
+
 Computed = dict[str, Any]
 ResourceSynth = Callable[[ResourceRequest], tuple[str, Computed]]
 CallSynth = Callable[[CloudContext, Mapping[str, Any]], dict[str, Any]]
@@ -605,19 +617,33 @@ def _eks_cluster_attributes(request: ResourceRequest, name: str) -> Computed:
 def _pulumi_eks_cluster(request: ResourceRequest) -> tuple[str, Computed]:
     """pulumi-eks's remote component: only its outputs exist under mocks (see eks/cluster.ts:
     ``oidcProviderUrl`` is the issuer URL with ``https://``, ``oidcIssuer`` without it).
-    Outputs that are resource references (``eksCluster``, ``core``, security groups, roles)
-    are left out: the SDK only accepts a registered resource there, and none exists."""
+    ``eksCluster`` and ``core`` (its ``cluster``, ``oidcProvider``, endpoint, network) are given,
+    their resources as :class:`ChildResource` references; other resource references (roles,
+    security groups, the Kubernetes provider) are left out."""
     name = request.autoname("name")
     cluster = _eks_cluster_attributes(request, name)
     issuer = _eks_issuer(request)
     kubeconfig = eks_kubeconfig(name, cluster["endpoint"], cluster["certificateAuthority"]["data"],
                                 request.context.region)
     with_oidc = bool(request.inputs.get("createOidcProvider"))
+    provider_arn = request.context.arn("iam", f"oidc-provider/{issuer}", regional=False) if with_oidc else ""
+    eks_cluster = ChildResource("aws:eks/cluster:Cluster", f"{request.name}-eksCluster", name, cluster)
+    oidc_provider = ChildResource(
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider", f"{request.name}-oidcProvider", provider_arn,
+        {"arn": provider_arn, "url": f"https://{issuer}", "clientIdLists": ["sts.amazonaws.com"],
+         "thumbprintLists": [request.text(40, _HEX, "thumbprint")], "tags": {}, "tagsAll": {}},
+    ) if with_oidc else None
+    core = {"cluster": eks_cluster, "endpoint": cluster["endpoint"], "kubeconfig": kubeconfig,
+            "subnetIds": list(request.inputs.get("subnetIds") or []),
+            "vpcId": request.inputs.get("vpcId") or "",
+            "clusterSecurityGroupId": cluster["vpcConfig"]["clusterSecurityGroupId"],
+            **({"oidcProvider": oidc_provider} if oidc_provider is not None else {})}
     return "", {
+        "eksCluster": eks_cluster,
+        "core": core,
         "kubeconfig": kubeconfig,
         "kubeconfigJson": json.dumps(kubeconfig),
-        "oidcProviderArn": (request.context.arn("iam", f"oidc-provider/{issuer}", regional=False)
-                            if with_oidc else ""),
+        "oidcProviderArn": provider_arn,
         "oidcProviderUrl": f"https://{issuer}",
         "oidcIssuer": issuer,
         "clusterSecurityGroupId": cluster["vpcConfig"]["clusterSecurityGroupId"],

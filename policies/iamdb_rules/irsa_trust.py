@@ -266,8 +266,40 @@ def _oidc_provider_without_web_identity(resource: Resource) -> Iterator[Finding]
                     "set Action to sts:AssumeRoleWithWebIdentity"))
 
 
+_OTHER_ASSUME_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithSAML")
+
+
+def _everyone_can_assume_pod_role(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
+    """On a pod role (it trusts a Kubernetes issuer), an unconditioned ``Allow`` statement
+    letting every AWS principal (``"*"``, ``{"AWS": "*"}``) call ``sts:AssumeRole`` or
+    ``sts:AssumeRoleWithSAML``: besides the pods, any principal of any account assumes the role,
+    however exact its web-identity statement is. Web-identity statements are judged below; a
+    statement with conditions (``aws:PrincipalOrgID``, ...) is not judged here."""
+    if is_irsa_role(resource, ctx) is not True:
+        return
+    for ref, document in trust_documents(resource):
+        for statement in document.statements:
+            principal = statement.principal
+            if principal is None or statement.conditions or statement.conditions_unknown or \
+                    not (principal.everyone or "*" in principal.of("AWS").known):
+                continue
+            if statement.grants(ASSUME_WEB_IDENTITY) is not False:
+                continue    # a web-identity statement: check_federated_provider reports it
+            actions = [action for action in _OTHER_ASSUME_ACTIONS
+                       if statement.grants(action) is True]
+            if actions:
+                yield Violation(resource.urn, message(
+                    f"The pod role's trust lets every AWS principal (Principal \"*\") call "
+                    f"{', '.join(actions)} with no condition: any principal of any AWS account "
+                    "can assume the role the pods use.",
+                    statement_where(resource.urn, ref, statement),
+                    "remove the statement, or name the exact principals (role ARNs) that may "
+                    "assume the role"))
+
+
 def check_federated_provider(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
     yield from _oidc_provider_without_web_identity(resource)
+    yield from _everyone_can_assume_pod_role(resource, ctx)
     for item in _trust_statements(resource):
         if isinstance(item, Deferred):
             yield item

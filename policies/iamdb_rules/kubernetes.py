@@ -31,7 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -537,24 +537,87 @@ _AWS_OR_DATABASE = re.compile(r"^(AWS_(REGION|DEFAULT_REGION|ROLE_ARN|WEB_IDENTI
 _DATABASE = re.compile(r"^(PG[A-Z]+|DB_[A-Z_]+|DATABASE_[A-Z_]+|POSTGRES[A-Z_]*)$")
 
 
-def uses_aws_or_database(resource: Resource) -> bool:
-    """Whether the workload's containers are configured for AWS or a database (env names)."""
-    return _env_matches(resource, _AWS_OR_DATABASE)
+def uses_aws_or_database(resource: Resource, objects: Sequence[Resource] = ()) -> bool:
+    """Whether the workload's containers are configured for AWS or a database (env names, and
+    the keys of the stack's ConfigMaps and Secrets they load with ``envFrom``)."""
+    return _env_matches(resource, _AWS_OR_DATABASE, objects)
 
 
-def uses_database(resource: Resource) -> bool:
-    """Whether the workload's containers are configured for a database (env names)."""
-    return _env_matches(resource, _DATABASE)
+def uses_database(resource: Resource, objects: Sequence[Resource] = ()) -> bool:
+    """Whether the workload's containers are configured for a database (env names, and the keys
+    of the stack's ConfigMaps and Secrets they load with ``envFrom``)."""
+    return _env_matches(resource, _DATABASE, objects)
 
 
-def _env_matches(resource: Resource, hints: re.Pattern[str]) -> bool:
+_ENV_FROM_REFS = (("configMapRef", "ConfigMap"), ("secretRef", "Secret"))
+
+
+def _referenced_objects(kind: str, name: Any, workload: Resource,
+                        objects: Sequence[Resource]) -> list[Resource]:
+    """The stack's ConfigMaps/Secrets an ``envFrom`` reference loads: by name in the workload's
+    namespace or, while the name is not known (an auto-named object's ``metadata.name``), those
+    the workload's spec depends on."""
+    depended = set(workload.property_dependencies.get("spec", ())) | set(workload.dependencies)
+    found = []
+    for item in objects:
+        if type_kind(item.type) != kind or not item.type.startswith("kubernetes:"):
+            continue
+        if is_unknown(name):
+            if item.urn in depended:
+                found.append(item)
+        elif name_of(item) == name and namespace_of(item) == namespace_of(workload):
+            found.append(item)
+    return found
+
+
+def _env_from_objects(container: Mapping[str, Any], workload: Resource,
+                      objects: Sequence[Resource]) -> Iterator[tuple[str, Resource]]:
+    """(prefix, object) of each of the stack's ConfigMaps/Secrets the container's ``envFrom``
+    loads."""
+    sources = container.get("envFrom")
+    for source in sources if isinstance(sources, list) else []:
+        if not isinstance(source, Mapping):
+            continue
+        prefix = source.get("prefix") if isinstance(source.get("prefix"), str) else ""
+        for ref_key, kind in _ENV_FROM_REFS:
+            ref = source.get(ref_key)
+            if isinstance(ref, Mapping):
+                for item in _referenced_objects(kind, ref.get("name"), workload, objects):
+                    yield prefix, item
+
+
+def env_from_values(workload: Resource, objects: Sequence[Resource]) -> Iterator[str]:
+    """The known values the workload's containers load with ``envFrom`` from the stack's
+    ConfigMaps and Secrets (base64 decoded)."""
+    for path, spec in pod_specs(workload):
+        for _, container in containers(spec, path):
+            if isinstance(container, Mapping):
+                for _, item in _env_from_objects(container, workload, objects):
+                    yield from (value for _, _, value in _data_entries(item)
+                                if isinstance(value, str))
+
+
+def _env_from_names(container: Mapping[str, Any], workload: Resource,
+                    objects: Sequence[Resource]) -> Iterator[str]:
+    for prefix, item in _env_from_objects(container, workload, objects):
+        yield from (prefix + key for _, key, _ in _data_entries(item) if key != "*")
+
+
+def _env_names(container: Mapping[str, Any], workload: Resource,
+               objects: Sequence[Resource]) -> Iterator[str]:
+    env = container.get("env")
+    for variable in env if isinstance(env, list) else []:
+        if isinstance(variable, Mapping) and isinstance(variable.get("name"), str):
+            yield variable["name"]
+    yield from _env_from_names(container, workload, objects)
+
+
+def _env_matches(resource: Resource, hints: re.Pattern[str],
+                 objects: Sequence[Resource] = ()) -> bool:
     for path, spec in pod_specs(resource):
         for _, container in containers(spec, path):
-            if not isinstance(container, Mapping):
-                continue
-            env = container.get("env")
-            for variable in env if isinstance(env, list) else []:
-                if isinstance(variable, Mapping) and isinstance(variable.get("name"), str) and \
-                        hints.match(variable["name"].upper()):
-                    return True
+            if isinstance(container, Mapping) and any(
+                    hints.match(name.upper()) for name in _env_names(container, resource,
+                                                                     objects)):
+                return True
     return False

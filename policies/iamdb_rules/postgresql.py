@@ -77,6 +77,47 @@ def _holders(resources: Sequence[Resource]) -> tuple[list[Membership], list[Defe
     return [m for m in found if m.group == RDS_IAM], deferred
 
 
+def _groups_of(role: Resource, all_memberships: Sequence[Membership]) -> dict[str, list[str]]:
+    """Every group ``role`` belongs to, directly or through other groups (a member can
+    ``SET ROLE`` to any group up the chain), each with the chain of grants (URNs) leading
+    there."""
+    name = _role_name(role)
+    queue = [(m, [m.source.urn]) for m in all_memberships
+             if m.member_role is role or (name and m.member == name)]
+    reached: dict[str, list[str]] = {}
+    while queue:
+        membership, chain = queue.pop(0)
+        if membership.group in reached:
+            continue
+        reached[membership.group] = chain
+        queue.extend((m, [*chain, m.source.urn]) for m in all_memberships
+                     if m.member == membership.group)
+    return reached
+
+
+def _admin_groups(role: Resource, all_memberships: Sequence[Membership],
+                  resources: Sequence[Resource]) -> Iterator[str]:
+    """What makes ``role`` an administrator through its groups: ``rds_superuser`` (directly or
+    through a group), or a group of the stack that is SUPERUSER or CREATEROLE (role attributes
+    are not inherited, but a member can ``SET ROLE`` to the group)."""
+    group_roles = {name: r for r in resources if r.type == PG_ROLE
+                   and (name := _role_name(r)) is not None}
+    for group, chain in _groups_of(role, all_memberships).items():
+        through = " -> ".join(chain)
+        if group == RDS_SUPERUSER:
+            yield f"member of {RDS_SUPERUSER} (through {through})"
+            continue
+        group_role = group_roles.get(group)
+        if group_role is None or group_role is role:
+            continue
+        attributes = [what for prop, what in (("superuser", "SUPERUSER"),
+                                              ("createRole", "CREATEROLE"))
+                      if truth(group_role.props.get(prop), default=False)]
+        if attributes:
+            yield (f"member of {group!r}, which is {' and '.join(attributes)} and can be "
+                   f"assumed with SET ROLE (through {through})")
+
+
 def check_rds_iam_privileges(resources: Sequence[Resource], ctx: RuleContext) -> Iterator[Finding]:
     holders, deferred = _holders(resources)
     yield from deferred
@@ -99,10 +140,7 @@ def check_rds_iam_privileges(resources: Sequence[Resource], ctx: RuleContext) ->
             elif value:
                 problems.append(what)
         name = _role_name(role)
-        for membership in all_memberships:
-            if membership.group == RDS_SUPERUSER and (
-                    membership.member_role is role or (name and membership.member == name)):
-                problems.append(f"member of {RDS_SUPERUSER} (through {membership.source.urn})")
+        problems.extend(_admin_groups(role, all_memberships, resources))
         if problems:
             yield Violation(role.urn, message(
                 f"The PostgreSQL role {name or role.name!r} logs in with IAM tokens (rds_iam, "

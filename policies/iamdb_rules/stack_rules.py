@@ -26,6 +26,7 @@ from .documents import ROLE_TYPES, read_document
 from .irsa_trust import SERVICE_ACCOUNT_SUBJECT, is_irsa_role, trusted_subjects
 from .kubernetes import (
     IRSA_ANNOTATION,
+    env_from_values,
     name_of,
     namespace_of,
     pod_service_account,
@@ -187,11 +188,11 @@ def check_workload_service_account(resources: Sequence[Resource],
             continue    # an IRSA annotation, or an EKS Pod Identity association
         candidates = sorted(trusted.get(str(namespace), set()))
         if not candidates:
-            if trust_pending and uses_aws_or_database(workload):
+            if trust_pending and uses_aws_or_database(workload, resources):
                 yield Deferred(workload.urn, "the trust of an IRSA role of the stack is not "
                                              "known yet")
             continue
-        if account_name in candidates or not uses_aws_or_database(workload):
+        if account_name in candidates or not uses_aws_or_database(workload, resources):
             continue
         if trust_pending or associations_pending:
             yield Deferred(workload.urn, f"whether an IRSA role trusts {namespace}/{account_name} "
@@ -257,10 +258,12 @@ def _attaches_outside_policy(attachment: Resource, role: Resource,
 _ENDPOINT_KEYS = ("endpoint", "readerEndpoint", "address")
 
 
-def _connects_to(workload: Resource, databases: Sequence[Resource]) -> bool:
+def _connects_to(workload: Resource, databases: Sequence[Resource],
+                 resources: Sequence[Resource]) -> bool:
     """Whether the workload is configured for one of the stack's databases (or proxies): its
-    spec depends on one, or names one's endpoint. Without databases in the stack (they live in
-    another), a database configuration is enough."""
+    spec depends on one, or names one's endpoint (itself or in a ConfigMap/Secret it loads with
+    ``envFrom``). Without databases in the stack (they live in another), a database
+    configuration is enough."""
     if not databases:
         return True
     urns = {database.urn for database in databases}
@@ -269,8 +272,9 @@ def _connects_to(workload: Resource, databases: Sequence[Resource]) -> bool:
         return True
     hosts = {str(value).split(":", 1)[0] for database in databases for key in _ENDPOINT_KEYS
              if isinstance(value := database.props.get(key), str) and not is_unknown(value)}
-    return any(host in text for _, spec in pod_specs(workload)
-               for _, text in string_leaves(spec, ()) for host in hosts)
+    texts = [text for _, spec in pod_specs(workload) for _, text in string_leaves(spec, ())]
+    texts.extend(env_from_values(workload, resources))
+    return any(host in text for text in texts for host in hosts)
 
 
 def check_database_workload_role_connects(resources: Sequence[Resource],
@@ -286,7 +290,8 @@ def check_database_workload_role_connects(resources: Sequence[Resource],
     associations, _ = _pod_identity_associations(resources)
     for workload in resources:
         found = pod_service_account(workload)
-        if found is None or not uses_database(workload) or not _connects_to(workload, databases):
+        if found is None or not uses_database(workload, resources) or \
+                not _connects_to(workload, databases, resources):
             continue
         path, account_name = found
         namespace = namespace_of(workload)

@@ -166,6 +166,28 @@ EXISTING_CLUSTER = {
      shape("existing-cluster", "aws:iam/rolePolicy:RolePolicy", "identifier-connect")),
 }
 
+
+
+def platform(name: str, type_: str = ROLE) -> str:
+    return shape("platform-shapes", type_, name)
+
+
+PLATFORM_PREVIEW = {
+    ("irsa-trust-federated-provider", platform("open-second-statement")),
+    ("postgresql-rds-iam-role-privileges", platform("iam-user-in-admin-group", PG_ROLE)),
+    ("postgresql-rds-iam-role-privileges",
+     platform("iam-user-granted-superuser-group", PG_ROLE)),
+}
+PLATFORM_UP = PLATFORM_PREVIEW | {
+    ("irsa-trust-condition-keys", platform("issuer-url-not-stripped")),
+    ("irsa-trust-subject", platform("issuer-url-not-stripped")),
+    ("irsa-trust-condition-keys", platform("core-provider-url-not-stripped")),
+    ("irsa-trust-subject", platform("core-provider-url-not-stripped")),
+    ("irsa-workload-service-account", platform("envfrom-default-account", DEPLOYMENT)),
+}
+PLATFORM_ADVISORY_UP = {("irsa-trust-audience-present", platform("issuer-url-not-stripped")),
+                        ("irsa-trust-audience-present", platform("core-provider-url-not-stripped"))}
+
 # program -> mode -> (mandatory violations, advisory violations that must be among those found)
 CASES = {
     "rds_mistakes": {"preview": (RDS_MANDATORY, RDS_ADVISORY), "up": (RDS_MANDATORY, RDS_ADVISORY)},
@@ -186,6 +208,8 @@ CASES = {
                           "up": (MANIFESTS, MANIFESTS_ADVISORY)},
     "existing_cluster_mistakes": {"preview": (EXISTING_CLUSTER, set()),
                                   "up": (EXISTING_CLUSTER, set())},
+    "platform_shapes_mistakes": {"preview": (PLATFORM_PREVIEW, set()),
+                                 "up": (PLATFORM_UP, PLATFORM_ADVISORY_UP)},
 }
 
 
@@ -221,6 +245,16 @@ def test_default_providers_are_analysed_with_the_stack_configuration():
     [violation] = [v for v in report["violations"]
                    if v["urn"].endswith("::master-rds-iam-default-provider")]
     assert "pulumi:providers:postgresql::default_" in violation["message"]
+
+
+def test_preview_defers_the_unstripped_issuer_and_the_envfrom_workload():
+    """pulumi-eks's issuer URL is unknown at a new stack's preview: both the trust built from it
+    and the workload whose role that trust may name wait for pulumi up."""
+    deferred = preview(PROGRAMS / "platform_shapes_mistakes").deferred()
+    assert ("irsa-trust-condition-keys", platform("issuer-url-not-stripped")) in deferred
+    assert ("irsa-trust-condition-keys", platform("core-provider-url-not-stripped")) in deferred
+    assert ("irsa-workload-service-account",
+            platform("envfrom-default-account", DEPLOYMENT)) in deferred
 
 
 @pytest.mark.parametrize("mode", ["preview", "up"])

@@ -145,6 +145,32 @@ def test_federated_provider_must_be_a_specific_provider(principal, extra, fragme
     assert len(violations) == 1 and fragment in violations[0].message
 
 
+@pytest.mark.parametrize("principal, action", [
+    ({"AWS": "*"}, "sts:AssumeRole"),
+    ("*", ["sts:AssumeRole", "sts:TagSession"]),
+    ({"AWS": ["arn:aws:iam::111122223333:root", "*"]}, ["sts:AssumeRole"]),
+    ("*", "sts:AssumeRoleWithSAML"),
+], ids=["aws-star-assume-role", "principal-star", "star-among-accounts", "saml"])
+def test_a_second_statement_opening_the_pod_role_to_everyone_is_a_violation(principal, action):
+    trust = role(statement(GOOD), statement(principal=principal, action=action))
+    violations, _ = run("irsa-trust-federated-provider", trust)
+    assert len(violations) == 1 and "any principal of any AWS account" in violations[0].message
+    assert "Statement[1]" in violations[0].message
+
+
+@pytest.mark.parametrize("subject", [
+    role(statement(GOOD), statement({"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+                                    principal={"AWS": "*"}, action="sts:AssumeRole")),
+    role(statement(GOOD), statement(principal={"AWS": "arn:aws:iam::111122223333:root"},
+                                    action="sts:AssumeRole")),
+    role(statement(principal={"AWS": "*"}, action="sts:AssumeRole")),
+    role(statement(GOOD), statement(principal={"AWS": "*"}, action=UNKNOWN)),
+], ids=["conditioned", "one-account", "not-a-pod-role", "unknown-action"])
+def test_assume_role_statements_that_do_not_open_a_pod_role_pass(subject):
+    violations, _ = run("irsa-trust-federated-provider", subject)
+    assert violations == []
+
+
 def test_https_in_the_provider_arn_is_reported_once_not_as_mismatched_keys():
     trust = role(statement(GOOD, principal={
         "Federated": f"arn:aws:iam::111122223333:oidc-provider/https://{ISSUER}"}))

@@ -55,6 +55,31 @@ def test_rds_iam_holders_are_not_privileged(resources, offenders):
     assert sorted(v.urn.rsplit("::", 1)[1] for v in violations) == offenders
 
 
+def group(name: str, **props) -> Resource:
+    return res("postgresql:index/role:Role", name, {"name": name, "login": False, **props})
+
+
+@pytest.mark.parametrize("resources, offenders", [
+    ([group("admins", roles=["rds_superuser"]), pg_role("app", roles=["rds_iam", "admins"])],
+     ["app"]),
+    ([group("admins"), grant("admins", "rds_superuser", name="g1"),
+      pg_role("app", roles=["rds_iam"]), grant("app", "admins", name="g2")], ["app"]),
+    ([group("ops", roles=["rds_superuser"]), group("team", roles=["ops"]),
+      pg_role("app", roles=["rds_iam", "team"])], ["app"]),
+    ([group("owners", superuser=True), pg_role("app", roles=["rds_iam", "owners"])], ["app"]),
+    ([group("provisioners", createRole=True), pg_role("app", roles=["rds_iam"]),
+      grant("app", "provisioners", name="g3")], ["app"]),
+    ([group("readers"), pg_role("app", roles=["rds_iam", "readers"])], []),
+    ([group("a", roles=["b"]), group("b", roles=["a"]), pg_role("app", roles=["rds_iam", "a"])],
+     []),
+], ids=["group-in-rds-superuser", "group-granted-rds-superuser", "two-levels-down",
+        "superuser-group", "createrole-group", "plain-group", "membership-cycle"])
+def test_rds_iam_holders_do_not_reach_admin_rights_through_groups(resources, offenders):
+    violations, _ = run("postgresql-rds-iam-role-privileges", resources)
+    assert sorted(v.urn.rsplit("::", 1)[1] for v in violations) == offenders
+    assert all("SET ROLE" in v.message or "rds_superuser" in v.message for v in violations)
+
+
 def test_grant_linked_to_its_role_by_dependency_while_the_name_is_unknown():
     target = pg_role("deployer", createRole=True)
     linked = grant(UNKNOWN, deps={"role": (target.urn,)})

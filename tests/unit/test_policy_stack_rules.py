@@ -106,6 +106,47 @@ def test_workloads_run_as_the_trusted_service_account(workload, expected):
             violations[0].message
 
 
+def env_source(kind: str, data: dict, name="db-env", namespace="demo") -> Resource:
+    return res(f"kubernetes:core/v1:{kind}", f"{kind.lower()}-{name}",
+               {"metadata": {"name": name, "namespace": namespace}, "stringData": data})
+
+
+def env_from_deployment(ref: dict, account=None, deps=None) -> Resource:
+    spec = {"containers": [{"name": "c", "image": "i", "envFrom": [ref]}]}
+    if account is not None:
+        spec["serviceAccountName"] = account
+    return res("kubernetes:apps/v1:Deployment", "web", {
+        "metadata": {"namespace": "demo"}, "spec": {"template": {"spec": spec}}}, deps=deps)
+
+
+@pytest.mark.parametrize("source, ref, expected", [
+    (env_source("ConfigMap", {"PGHOST": "db"}), {"configMapRef": {"name": "db-env"}}, 1),
+    (env_source("Secret", {"HOST": "db"}), {"secretRef": {"name": "db-env"}, "prefix": "DB_"}, 1),
+    (env_source("ConfigMap", {"AWS_REGION": "us-east-1"}), {"configMapRef": {"name": "db-env"}},
+     1),
+    (env_source("ConfigMap", {"PORT": "80"}), {"configMapRef": {"name": "db-env"}}, 0),
+    (env_source("ConfigMap", {"PGHOST": "db"}, namespace="other"),
+     {"configMapRef": {"name": "db-env"}}, 0),
+    (env_source("ConfigMap", {"PGHOST": "db"}), {"secretRef": {"name": "db-env"}}, 0),
+], ids=["configmap-pg-env", "secret-with-prefix", "configmap-aws-env", "not-a-client",
+        "configmap-of-another-namespace", "kind-mismatch"])
+def test_workload_configured_through_env_from_runs_as_the_trusted_account(source, ref, expected):
+    violations, _ = run(WORKLOAD_RULE, [role(), service_account(), source,
+                                        env_from_deployment(ref)])
+    assert len(violations) == expected
+    assert run(WORKLOAD_RULE, [role(), service_account(), source,
+                               env_from_deployment(ref, account="app")]) == ([], [])
+
+
+def test_env_from_an_auto_named_configmap_is_followed_by_dependency_at_preview():
+    source = env_source("ConfigMap", {"PGHOST": "db"}, name=UNKNOWN)
+    workload = env_from_deployment({"configMapRef": {"name": UNKNOWN}},
+                                   deps={"spec": (source.urn,)})
+    assert len(run(WORKLOAD_RULE, [role(), service_account(), source, workload])[0]) == 1
+    unlinked = env_from_deployment({"configMapRef": {"name": UNKNOWN}})
+    assert run(WORKLOAD_RULE, [role(), service_account(), source, unlinked]) == ([], [])
+
+
 def test_workload_with_unknown_service_account_is_deferred():
     workload = deployment(UNKNOWN)
     violations, deferred = run(WORKLOAD_RULE, [role(), service_account(), workload])
@@ -240,6 +281,18 @@ def test_database_workload_role_is_the_one_granted_connect(resources, expected):
     assert len(violations) == expected and deferred == []
     if expected:
         assert violations[0].urn.endswith("::web") and "app-role" in violations[0].message
+
+
+def test_database_workload_configured_through_env_from_needs_the_connect_grant():
+    database = res("aws:rds/cluster:Cluster", "db", {
+        "engine": "aurora-postgresql", "clusterResourceId": RESOURCE_ID,
+        "endpoint": "db.cluster-abc.us-east-1.rds.amazonaws.com"})
+    source = env_source("ConfigMap", {"PGHOST": "db.cluster-abc.us-east-1.rds.amazonaws.com"})
+    workload = env_from_deployment({"configMapRef": {"name": "db-env"}}, account="app")
+    base = [database, role(), other_role(), service_account(), source, workload]
+    violations, _ = run(CONNECT_RULE, [*base, connect_on("worker-role")])
+    assert len(violations) == 1 and violations[0].urn == workload.urn
+    assert run(CONNECT_RULE, [*base, connect_on("app-role")]) == ([], [])
 
 
 def test_pod_identity_association_gives_the_workload_an_identity():

@@ -23,7 +23,7 @@ from pgiam.e2e.engine.aws_api import delete_quietly, exists, region_for, tag_lis
 from pgiam.e2e.engine.context import EngineContext
 from pgiam.e2e.engine.resources import Created, CreateRequest, handles
 from pgiam.e2e.engine.state import ResourceEntry
-from pgiam.program.synth import eks_kubeconfig
+from pgiam.program.synth import ChildResource, eks_kubeconfig
 
 EKS_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"},
@@ -98,7 +98,21 @@ class PulumiEksCluster:
         ctx.add_cluster(name, endpoint, network_env(ctx))
         vpc_config = cluster.get("resourcesVpcConfig") or {}
         issuer = ctx.cloud.issuer_without_scheme
+        eks_cluster = ChildResource("aws:eks/cluster:Cluster", f"{request.name}-eksCluster", name,
+                                    {"name": name, "arn": cluster.get("arn", ""), "endpoint": endpoint,
+                                     "roleArn": role["Arn"], "certificateAuthority": {"data": ca_data},
+                                     "identities": [{"oidcs": [{"issuer": ctx.cloud.issuer.rstrip("/")}]}]})
+        core: dict[str, Any] = {"cluster": eks_cluster, "endpoint": endpoint, "kubeconfig": config,
+                                "subnetIds": list(vpc_config.get("subnetIds") or []),
+                                "vpcId": vpc_config.get("vpcId") or request.inputs.get("vpcId") or ""}
+        if provider_arn:
+            core["oidcProvider"] = ChildResource(
+                "aws:iam/openIdConnectProvider:OpenIdConnectProvider", f"{request.name}-oidcProvider",
+                provider_arn, {"arn": provider_arn, "url": ctx.cloud.issuer.rstrip("/"),
+                               "clientIdLists": [STS_AUDIENCE]})
         return Created(name, {
+            "eksCluster": eks_cluster,
+            "core": core,
             "kubeconfig": config,
             "kubeconfigJson": json.dumps(config),
             "oidcProviderArn": provider_arn,

@@ -27,7 +27,7 @@ from pgiam.e2e.engine.resources import (
     handler_for,
     is_handled,
 )
-from pgiam.program.mocks import unwrap_secrets
+from pgiam.program.mocks import resolve_child_references, unwrap_secrets
 
 
 class DeployCancelled(EngineError):
@@ -47,6 +47,9 @@ class EngineMocks(Mocks):
         self._inflight = 0
         self._idle = threading.Condition()
         self.durations: dict[str, float] = {}   # entry key -> seconds its creation took
+        # resources a remote component created that its outputs reference (pulumi-eks's core):
+        # registered by pgiam.program.runner's monitor for pulumi:pulumi:getResource
+        self.children: dict[str, tuple[str, str, dict]] = {}
 
     # -- cancellation -------------------------------------------------------------------
 
@@ -95,14 +98,17 @@ class EngineMocks(Mocks):
             except BaseException:
                 self.ctx.state.forget(entry)
                 raise
-            self.ctx.state.created(entry, created.id, created.outputs, created.data,
+            children: dict[str, tuple[str, str, dict]] = {}
+            outputs = resolve_child_references(created.outputs, args.typ, children)
+            self.children.update(children)
+            self.ctx.state.created(entry, created.id, outputs, created.data,
                                    created.secret_outputs | request.secret_inputs)
             self.durations[entry.key] = time.monotonic() - started
         finally:
             with self._idle:
                 self._inflight -= 1
                 self._idle.notify_all()
-        return created.id, {**raw_inputs, **created.outputs}
+        return created.id, {**raw_inputs, **outputs}
 
     def call(self, args: MockCallArgs) -> tuple[dict, list | None]:
         plain, _ = unwrap_secrets(dict(args.args))

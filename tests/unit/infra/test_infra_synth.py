@@ -12,6 +12,7 @@ from pgiam.program.iam_policy_document import PolicyDocumentArgsError, render_po
 from pgiam.program.synth import (
     CALL_SYNTHS,
     RESOURCE_SYNTHS,
+    ChildResource,
     CloudContext,
     UnknownCallError,
     synthesize_call,
@@ -69,6 +70,22 @@ def test_pulumi_eks_cluster_outputs_follow_pulumi_eks():
     assert state["kubeconfig"]["users"][0]["user"]["exec"]["command"] == "aws"
     _, without = synthesize_resource(AWS, "eks:index:Cluster", "eks", {}, custom=False)
     assert without["oidcProviderArn"] == ""
+    assert "oidcProvider" not in without["core"]
+
+
+def test_pulumi_eks_core_references_the_oidc_provider_and_cluster_it_created():
+    _, state = synthesize_resource(AWS, "eks:index:Cluster", "eks",
+                                   {"createOidcProvider": True, "vpcId": "vpc-1", "subnetIds": ["s-1"]},
+                                   custom=False)
+    provider = state["core"]["oidcProvider"]
+    assert isinstance(provider, ChildResource)
+    assert provider.type == "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+    assert provider.id == provider.state["arn"] == state["oidcProviderArn"]
+    assert provider.state["url"] == state["oidcProviderUrl"]
+    assert provider.state["clientIdLists"] == ["sts.amazonaws.com"]
+    assert state["eksCluster"] is state["core"]["cluster"]
+    assert state["eksCluster"].state["endpoint"] == state["core"]["endpoint"]
+    assert (state["core"]["vpcId"], state["core"]["subnetIds"]) == ("vpc-1", ["s-1"])
 
 
 def test_oidc_provider_arn_is_its_url_without_scheme():
