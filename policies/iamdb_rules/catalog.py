@@ -88,6 +88,11 @@ RULES: tuple[Rule, ...] = (
          "PostgreSQL clients in pods verify TLS: PGSSLMODE and equivalents, and sslmode= in "
          "connection strings, are never disable, allow or prefer (nor left to libpq's prefer).",
          "resource", MANDATORY, kubernetes.check_sslmode),
+    Rule("kubernetes-postgres-sslmode-env-from",
+         "PostgreSQL clients configured through envFrom (PGHOST or a postgres:// URL in a "
+         "ConfigMap or Secret of the stack) get an sslmode from what they load: never libpq's "
+         "default, prefer.",
+         "stack", MANDATORY, kubernetes.check_sslmode_env_from),
     Rule("kubernetes-postgres-sslmode-verify-full",
          "PostgreSQL clients in pods verify the server: sslmode is not require, verify-ca or "
          "no-verify (TLS that does not check the certificate and host name), but verify-full.",

@@ -621,3 +621,80 @@ def _env_matches(resource: Resource, hints: re.Pattern[str],
                                                                      objects)):
                 return True
     return False
+
+
+def _libpq_settings(container: Mapping[str, Any], workload: Resource,
+                    objects: Sequence[Resource]) -> tuple[list[tuple[str, Any]], bool]:
+    """(name, value) of every setting a container gets, from ``env`` and from the stack's
+    ConfigMaps/Secrets its ``envFrom`` loads; and whether a source cannot be read here (an
+    object outside the stack, or a reference not known yet)."""
+    settings: list[tuple[str, Any]] = []
+    env = container.get("env")
+    unreadable = is_unknown(env)
+    for variable in env if isinstance(env, list) else []:
+        if isinstance(variable, Mapping) and isinstance(variable.get("name"), str):
+            value = variable.get("value")
+            settings.append((variable["name"], "(from a reference)" if value is None and
+                             variable.get("valueFrom") is not None else value))
+    sources = container.get("envFrom")
+    for source in sources if isinstance(sources, list) else []:
+        if not isinstance(source, Mapping):
+            unreadable = True
+            continue
+        prefix = source.get("prefix") if isinstance(source.get("prefix"), str) else ""
+        for ref_key, kind in _ENV_FROM_REFS:
+            ref = source.get(ref_key)
+            if not isinstance(ref, Mapping):
+                continue
+            found = _referenced_objects(kind, ref.get("name"), workload, objects)
+            unreadable = unreadable or not found
+            for item in found:
+                for _, key, value in _data_entries(item):
+                    if key == "*":
+                        unreadable = True
+                    else:
+                        settings.append((prefix + key, value))
+    return settings, unreadable
+
+
+_CONNECTION_NAME = re.compile(r"URL|URI|DSN|CONN", re.IGNORECASE)
+
+
+def _may_configure_libpq(name: str) -> bool:
+    """Whether a setting's value could decide the check (a host, an sslmode, a connection
+    string): only such a setting's unknown value defers it."""
+    return bool(name.upper() in ("PGHOST", "PGHOSTADDR", "PGSERVICE") or SSLMODE_VARIABLE.search(name)
+                or _CONNECTION_NAME.search(name))
+
+
+def check_sslmode_env_from(resources: Sequence[Resource], ctx: RuleContext) -> Iterator[Finding]:
+    """A container configured for libpq through ``envFrom`` (``PGHOST`` or a ``postgres://``
+    URL without sslmode, in a ConfigMap or Secret of the stack) with no sslmode anywhere in
+    what it loads: libpq's default, ``prefer``. The resource rule cannot see the objects an
+    ``envFrom`` loads; a weak sslmode written in one is reported on that object by it."""
+    objects = [item for item in resources if type_kind(item.type) in ("ConfigMap", "Secret")]
+    for workload in resources:
+        if not is_kubernetes(workload):
+            continue
+        for path, spec in pod_specs(workload):
+            for container_path, container in containers(spec, path):
+                if not isinstance(container, Mapping) or not container.get("envFrom"):
+                    continue
+                settings, unreadable = _libpq_settings(container, workload, objects)
+                if any(is_unknown(value) and _may_configure_libpq(name) for name, value in settings):
+                    yield Deferred(workload.urn, f"{describe_path((*container_path, 'envFrom'))}: "
+                                                 "a setting it loads is not known yet")
+                    continue
+                if unreadable:
+                    continue
+                libpq = any(name.upper() in ("PGHOST", "PGHOSTADDR", "PGSERVICE") or
+                            (isinstance(value, str) and POSTGRES_URL.search(value) and not sets_tls(value))
+                            for name, value in settings)
+                sslmode = any(SSLMODE_VARIABLE.search(name) for name, _ in settings)
+                if libpq and not sslmode:
+                    yield Violation(workload.urn, message(
+                        "The container is configured for libpq through envFrom (PGHOST or a "
+                        "postgres:// URL without sslmode, in a ConfigMap or Secret it loads) but "
+                        "nothing it loads sets PGSSLMODE: libpq's default is prefer, which accepts "
+                        "an unencrypted or unverified server.",
+                        f"{workload.urn} {describe_path((*container_path, 'envFrom'))}", FIX_SSLMODE))

@@ -266,3 +266,63 @@ def test_objects_inside_a_manifest_component_are_checked_as_objects():
     violations, _ = run(CREDENTIALS, config_group(yaml=MANIFEST))
     assert len(violations) == 1 and "Deployment/api" in violations[0].message
     assert run(SSLMODE, config_group(yaml="kind: [")) == ([], [])
+
+
+ENV_FROM = "kubernetes-postgres-sslmode-env-from"
+
+
+def loaded(kind: str, name: str, data: dict, namespace: str = "default") -> Resource:
+    type_ = f"kubernetes:core/v1:{kind}"
+    return Resource(type_, f"urn:pulumi:dev::p::{type_}::{name}", name,
+                    {"metadata": {"name": name, "namespace": namespace}, "data": data})
+
+
+def env_from_workload(refs: list, env: list | None = None) -> Resource:
+    spec = {"containers": [{"name": "app", "image": "app:1", "env": env or [], "envFrom": refs}]}
+    type_ = "kubernetes:apps/v1:Deployment"
+    return Resource(type_, f"urn:pulumi:dev::p::{type_}::api", "api",
+                    {"metadata": {"namespace": "default"}, "spec": {"template": {"spec": spec}}})
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize("objects, refs, env, reported", [
+    ([loaded("ConfigMap", "db", {"PGHOST": "db.example.com", "PGUSER": "app"})],
+     [{"configMapRef": {"name": "db"}}], [], True),
+    ([loaded("Secret", "db", {"DATABASE_URL": b64("postgres://app@db.example.com/app")})],
+     [{"secretRef": {"name": "db"}}], [], True),
+    ([loaded("ConfigMap", "db", {"HOST": "db.example.com"})],
+     [{"configMapRef": {"name": "db"}, "prefix": "PG"}], [], True),
+    ([loaded("ConfigMap", "db", {"PGHOST": "db.example.com", "PGSSLMODE": "verify-full"})],
+     [{"configMapRef": {"name": "db"}}], [], False),
+    ([loaded("ConfigMap", "db", {"PGHOST": "db.example.com"})],
+     [{"configMapRef": {"name": "db"}}], [{"name": "PGSSLMODE", "value": "verify-full"}], False),
+    ([loaded("ConfigMap", "tls", {"PGSSLMODE": "verify-full"}),
+      loaded("ConfigMap", "db", {"PGHOST": "db.example.com"})],
+     [{"configMapRef": {"name": "db"}}, {"configMapRef": {"name": "tls"}}], [], False),
+    ([loaded("Secret", "db", {"DATABASE_URL": b64("postgres://db.example.com/app?sslmode=verify-full")})],
+     [{"secretRef": {"name": "db"}}], [], False),
+    ([loaded("ConfigMap", "db", {"PGHOST": "db.example.com"})],
+     [{"configMapRef": {"name": "elsewhere"}}], [], False),
+    ([loaded("ConfigMap", "db", {"PGHOST": "db.example.com"}, namespace="other")],
+     [{"configMapRef": {"name": "db"}}], [], False),
+    ([loaded("ConfigMap", "db", {"LOG_LEVEL": "info"})], [{"configMapRef": {"name": "db"}}], [], False),
+], ids=["pghost", "url-in-secret", "prefixed-host", "sslmode-alongside", "sslmode-in-env",
+        "sslmode-from-another-object", "url-with-sslmode", "object-outside-the-stack",
+        "object-in-another-namespace", "not-a-database-client"])
+def test_libpq_configured_through_env_from_needs_an_sslmode_in_what_it_loads(objects, refs, env, reported):
+    violations, deferred = run(ENV_FROM, [*objects, env_from_workload(refs, env)])
+    assert bool(violations) == reported and not deferred
+    for violation in violations:
+        assert violation.urn.endswith("::api") and "prefer" in violation.message
+
+
+def test_an_unknown_host_or_sslmode_in_a_loaded_object_defers_and_an_unknown_password_does_not():
+    unknown_host = loaded("ConfigMap", "db", {"PGHOST": UNKNOWN})
+    violations, deferred = run(ENV_FROM, [unknown_host, env_from_workload([{"configMapRef": {"name": "db"}}])])
+    assert not violations and deferred
+    unknown_password = loaded("Secret", "db", {"PGHOST": b64("db.example.com"), "PGPASSWORD": UNKNOWN})
+    violations, deferred = run(ENV_FROM, [unknown_password, env_from_workload([{"secretRef": {"name": "db"}}])])
+    assert violations and not deferred
