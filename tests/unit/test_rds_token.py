@@ -22,8 +22,10 @@ from pgiam.localcloud.rds.token import (
     MAX_TOKEN_BYTES,
     ConnectTarget,
     Reason,
+    Refusal,
     SigningKey,
     check_token,
+    parse_netloc,
 )
 
 REGION = "us-east-1"
@@ -205,6 +207,14 @@ def test_iam_auth_turned_off_refuses_a_valid_token(mint, keys):
 def test_tokens_that_do_not_parse_are_refused_as_malformed(mint, keys, edit):
     token = mint()
     assert_refused(check(edit(token), keys), Reason.MALFORMED, param(token, "X-Amz-Signature"))
+
+
+@pytest.mark.parametrize("netloc", ["db.example:05432", "db.example:00443"])
+def test_port_written_with_leading_zeros_is_refused_as_malformed(netloc):
+    # a token signed for "host:05432" names no endpoint RDS has: the signed host is not its own
+    with pytest.raises(Refusal) as refused:
+        parse_netloc(netloc)
+    assert refused.value.reason is Reason.MALFORMED
 
 
 def test_duplicate_parameter_is_refused(mint, keys):

@@ -47,7 +47,7 @@ OPTIONAL_PARAMETERS = ("X-Amz-Security-Token",)
 KNOWN_PARAMETERS = frozenset(REQUIRED_PARAMETERS + OPTIONAL_PARAMETERS)
 
 _NETLOC = re.compile(r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])"
-                     r":(?P<port>[0-9]{1,5})$")
+                     r":(?P<port>[1-9][0-9]{0,4})$")  # no leading zeros: "05432" is no endpoint's port
 # the characters RFC 3986 allows in a query, '%' escapes included (no space, '#', '"', brackets)
 _RAW_QUERY_CHARS = re.compile(r"^[!$&'()*+,\-./0-9:;=?@A-Z_a-z~%]*$")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
