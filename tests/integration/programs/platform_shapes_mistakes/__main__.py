@@ -17,8 +17,8 @@ cluster = eks.Cluster("platform", create_oidc_provider=True)
 SUBJECT = "system:serviceaccount:billing:invoicer"
 
 
-def web_identity_trust(issuer_url: pulumi.Output) -> pulumi.Output:
-    return pulumi.Output.all(issuer_url, cluster.oidc_provider_arn).apply(
+def web_identity_trust(issuer_url: pulumi.Output, provider_arn: pulumi.Output | None = None) -> pulumi.Output:
+    return pulumi.Output.all(issuer_url, provider_arn or cluster.oidc_provider_arn).apply(
         lambda args: json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Federated": args[1]},
             "Action": "sts:AssumeRoleWithWebIdentity",
@@ -33,20 +33,10 @@ aws.iam.Role("issuer-url-not-stripped",
 
 # pulumi-eks's own IRSA example: the provider resource from cluster.core (a resource reference).
 core_provider = cluster.core.oidc_provider
-
-
-def core_trust(issuer_url: pulumi.Output) -> pulumi.Output:
-    return pulumi.Output.all(issuer_url, core_provider.arn).apply(
-        lambda args: json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Federated": args[1]},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {f"{args[0]}:sub": SUBJECT,
-                                           f"{args[0]}:aud": "sts.amazonaws.com"}}}]}))
-
-
-aws.iam.Role("good-core-provider", assume_role_policy=core_trust(
-    core_provider.url.apply(lambda url: url.replace("https://", ""))))
-aws.iam.Role("core-provider-url-not-stripped", assume_role_policy=core_trust(core_provider.url))
+aws.iam.Role("good-core-provider", assume_role_policy=web_identity_trust(
+    core_provider.url.apply(lambda url: url.replace("https://", "")), core_provider.arn))
+aws.iam.Role("core-provider-url-not-stripped",
+             assume_role_policy=web_identity_trust(core_provider.url, core_provider.arn))
 
 # Known at preview: the issuer pasted from the console.
 ISSUER = "oidc.eks.eu-central-1.amazonaws.com/id/0DDBA110DDBA110DDBA110DDBA110DDB"
