@@ -43,7 +43,7 @@ from pgiam.iam import (
     evaluate_trust_policy,
     parse_policy,
 )
-from pgiam.localcloud.awsquery import AwsError
+from pgiam.localcloud.awsquery import AwsError, duplicate_parameters
 from pgiam.localcloud.sts import (
     DEFAULT_DURATION,
     CredentialIssuer,
@@ -119,8 +119,7 @@ def assume_role_request_from_params(params: Mapping[str, str], *, duplicates: fr
     """The Query-protocol parameters of ``AssumeRole``, checked as the API's model constrains
     them (``ValidationError`` listing each problem)."""
     if duplicates:
-        raise AwsError("InvalidParameterCombination",
-                       f"Parameters given more than once: {', '.join(sorted(duplicates))}")
+        raise duplicate_parameters(duplicates)
     for name in params:
         for prefix, what in UNSUPPORTED_PREFIXES.items():
             if name.startswith(prefix):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -62,6 +62,12 @@ class AwsError(Exception):
         self.status = status
         self.sender = sender
         self.detail = detail
+
+
+def duplicate_parameters(names: Iterable[str]) -> AwsError:
+    """The refusal of a request that gives a parameter more than once (which copy a reader takes
+    would decide what is checked and what is done)."""
+    return AwsError("InvalidParameterCombination", f"Parameters given more than once: {', '.join(sorted(names))}")
 
 
 def new_request_id() -> str:

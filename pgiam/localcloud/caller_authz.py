@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pgiam.iam import Request
-from pgiam.localcloud.awsquery import AwsError
+from pgiam.localcloud.awsquery import AwsError, duplicate_parameters
 from pgiam.localcloud.gateway import AwsRequest, action_key
 from pgiam.localcloud.oidc import without_scheme
 
@@ -81,8 +81,7 @@ class KnownCallerAuthorizer:
         caller = credential.session_arn or credential.principal_arn
         if request.duplicate_params:
             # moto and this check could read different copies of a parameter (the role acted on)
-            raise AwsError("InvalidParameterCombination", "Parameters given more than once: "
-                           + ", ".join(sorted(request.duplicate_params)))
+            raise duplicate_parameters(request.duplicate_params)
         if service == "sts":
             if action_key(action) in NO_SESSION_ACTIONS and credential.session_token is not None:
                 raise AwsError("AccessDenied", f"Cannot call {action} with session credentials", 403)

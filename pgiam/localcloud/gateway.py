@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 from werkzeug.test import run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
-from pgiam.localcloud.awsquery import AwsError, credential_scope, error_xml, new_request_id
+from pgiam.localcloud.awsquery import AwsError, credential_scope, error_xml, new_request_id, result_xml
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 MAX_FORM_BODY = 8 << 20  # Query-protocol bodies are small; a web identity token is at most 20,000
@@ -111,6 +111,12 @@ class HandlerRegistry:
 
 def aws_error_response(error: AwsError, request_id: str, service: str | None) -> Response:
     return Response(error_xml(error, request_id, service), status=error.status,
+                    content_type="text/xml", headers={"x-amzn-RequestId": request_id})
+
+
+def aws_result_response(service: str, action: str, result: Mapping[str, Any], request_id: str) -> Response:
+    """A Query-protocol answer: ``<ActionResponse><ActionResult>...`` with the request id."""
+    return Response(result_xml(service, action, result, request_id), status=200,
                     content_type="text/xml", headers={"x-amzn-RequestId": request_id})
 
 

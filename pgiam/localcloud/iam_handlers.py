@@ -24,8 +24,8 @@ from xml.etree import ElementTree as ET
 
 from werkzeug.wrappers import Response
 
-from pgiam.localcloud.awsquery import AwsError, result_xml
-from pgiam.localcloud.gateway import AwsRequest, HandlerRegistry, MotoCall
+from pgiam.localcloud.awsquery import AwsError
+from pgiam.localcloud.gateway import AwsRequest, HandlerRegistry, MotoCall, aws_result_response
 from pgiam.localcloud.identity import (
     IdentityDirectory,
     aws_principal_entries,
@@ -106,11 +106,11 @@ class UserBoundaryHandlers:
         boundary = self._policy(request.params.get("PermissionsBoundary"))
         record_user_boundary(user_id, boundary)
         log.info("IAM user %s has permissions boundary %s", request.params.get("UserName"), boundary)
-        return self._empty(request, "PutUserPermissionsBoundary")
+        return aws_result_response("iam", "PutUserPermissionsBoundary", {}, request.request_id)
 
     def delete_boundary(self, request: AwsRequest, call_moto: MotoCall) -> Response:
         record_user_boundary(self._user_id(request), None)
-        return self._empty(request, "DeleteUserPermissionsBoundary")
+        return aws_result_response("iam", "DeleteUserPermissionsBoundary", {}, request.request_id)
 
     def get_user(self, request: AwsRequest, call_moto: MotoCall) -> Response:
         response = call_moto(request)
@@ -124,11 +124,6 @@ class UserBoundaryHandlers:
         if response.status_code == 200 and user_id is not None:
             record_user_boundary(user_id, None)
         return response
-
-    @staticmethod
-    def _empty(request: AwsRequest, action: str) -> Response:
-        return Response(result_xml("iam", action, {}, request.request_id), status=200, content_type="text/xml",
-                        headers={"x-amzn-RequestId": request.request_id})
 
 
 MAX_CLIENT_IDS = 100
@@ -161,14 +156,14 @@ class OidcClientIdHandlers:
                                f"{MAX_CLIENT_IDS}", 409)
             self.identity.set_oidc_client_ids(arn, [*current, client_id])
             log.info("IAM OIDC provider %s: client id %r added", arn, client_id)
-        return UserBoundaryHandlers._empty(request, "AddClientIDToOpenIDConnectProvider")
+        return aws_result_response("iam", "AddClientIDToOpenIDConnectProvider", {}, request.request_id)
 
     def remove(self, request: AwsRequest, call_moto: MotoCall) -> Response:
         arn, current, client_id = self._current(request)
         if client_id in current:
             self.identity.set_oidc_client_ids(arn, [c for c in current if c != client_id])
             log.info("IAM OIDC provider %s: client id %r removed", arn, client_id)
-        return UserBoundaryHandlers._empty(request, "RemoveClientIDFromOpenIDConnectProvider")
+        return aws_result_response("iam", "RemoveClientIDFromOpenIDConnectProvider", {}, request.request_id)
 
 
 class TrustPrincipalHandlers:

@@ -46,7 +46,7 @@ from pgiam.iam import (
     explain_no_allow,
     parse_policy,
 )
-from pgiam.localcloud.awsquery import AwsError
+from pgiam.localcloud.awsquery import AwsError, duplicate_parameters
 from pgiam.localcloud.oidc import without_scheme
 
 ACTION = "sts:AssumeRoleWithWebIdentity"
@@ -212,8 +212,7 @@ def request_from_params(params: Mapping[str, str], *, duplicates: frozenset[str]
     model constrains them (``ValidationError`` listing each problem)."""
     problems: list[str] = []
     if duplicates:
-        raise AwsError("InvalidParameterCombination",
-                       f"Parameters given more than once: {', '.join(sorted(duplicates))}")
+        raise duplicate_parameters(duplicates)
     role_arn = params.get("RoleArn")
     check_role_arn(role_arn, problems)
     session = params.get("RoleSessionName")

@@ -26,8 +26,8 @@ from pgiam.localcloud.assume_role import (
     StrictAssumeRole,
     assume_role_request_from_params,
 )
-from pgiam.localcloud.awsquery import AwsError, result_xml
-from pgiam.localcloud.gateway import AwsRequest, MotoCall, aws_error_response
+from pgiam.localcloud.awsquery import AwsError
+from pgiam.localcloud.gateway import AwsRequest, MotoCall, aws_error_response, aws_result_response
 from pgiam.localcloud.sts import NOT_AUTHORIZED, StrictSts, WebIdentityResult, request_from_params
 
 log = logging.getLogger("pgiam.localcloud.sts")
@@ -73,9 +73,7 @@ class AssumeRoleWithWebIdentityHandler:
         log.info("AssumeRoleWithWebIdentity: %s assumed %s as %s (key %s, expires %s)",
                  result.subject, web_request.role_arn, result.credentials.assumed_role_arn,
                  result.credentials.access_key_id, result.credentials.expiration.isoformat())
-        body = result_xml("sts", ACTION, result_document(result), request.request_id)
-        return Response(body, status=200, content_type="text/xml",
-                        headers={"x-amzn-RequestId": request.request_id})
+        return aws_result_response("sts", ACTION, result_document(result), request.request_id)
 
 
 def assume_role_result_document(result: AssumeRoleResult) -> dict:
@@ -168,9 +166,7 @@ class AssumeRoleHandler:
         log.info("AssumeRole: %s assumed %s as %s (key %s, expires %s)", caller.arn, assume_request.role_arn,
                  result.credentials.assumed_role_arn, result.credentials.access_key_id,
                  result.credentials.expiration.isoformat())
-        body = result_xml("sts", ASSUME_ROLE, assume_role_result_document(result), request.request_id)
-        return Response(body, status=200, content_type="text/xml",
-                        headers={"x-amzn-RequestId": request.request_id})
+        return aws_result_response("sts", ASSUME_ROLE, assume_role_result_document(result), request.request_id)
 
 
 def refuse_saml(request: AwsRequest, call_moto: MotoCall) -> Response:
