@@ -344,6 +344,9 @@ FIX_SSLMODE = ("use sslmode=verify-full (PGSSLMODE=verify-full) with the RDS CA 
                "for 15 minutes")
 
 
+LIBPQ_HOST_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGSERVICE")  # what makes a container a libpq client
+
+
 def _container_sslmode(container: Mapping[str, Any]) -> tuple[str | None, bool]:
     """The PGSSLMODE-like setting of a container (lower case), and whether it cannot be known
     here: an unknown entry, or ``envFrom`` (a ConfigMap or Secret may set it; those objects are
@@ -392,7 +395,7 @@ def _check_container_tls(resource: Resource, path: tuple[Any, ...],
         if not isinstance(variable, Mapping) or not isinstance(variable.get("name"), str):
             continue
         name, value = variable["name"], variable.get("value")
-        if name.upper() in ("PGHOST", "PGHOSTADDR", "PGSERVICE"):
+        if name.upper() in LIBPQ_HOST_VARIABLES:
             libpq = True
         if is_unknown(value):
             if SSLMODE_VARIABLE.search(name):
@@ -570,20 +573,30 @@ def _referenced_objects(kind: str, name: Any, workload: Resource,
     return found
 
 
-def _env_from_objects(container: Mapping[str, Any], workload: Resource,
-                      objects: Sequence[Resource]) -> Iterator[tuple[str, Resource]]:
-    """(prefix, object) of each of the stack's ConfigMaps/Secrets the container's ``envFrom``
-    loads."""
+def _env_from_sources(container: Mapping[str, Any], workload: Resource,
+                      objects: Sequence[Resource]) -> Iterator[tuple[str, list[Resource]]]:
+    """(prefix, the stack's objects it names) of each ConfigMap/Secret reference of the
+    container's ``envFrom``; an empty list for one outside the stack (or an entry that is not a
+    mapping)."""
     sources = container.get("envFrom")
     for source in sources if isinstance(sources, list) else []:
         if not isinstance(source, Mapping):
+            yield "", []
             continue
         prefix = source.get("prefix") if isinstance(source.get("prefix"), str) else ""
         for ref_key, kind in _ENV_FROM_REFS:
             ref = source.get(ref_key)
             if isinstance(ref, Mapping):
-                for item in _referenced_objects(kind, ref.get("name"), workload, objects):
-                    yield prefix, item
+                yield prefix, _referenced_objects(kind, ref.get("name"), workload, objects)
+
+
+def _env_from_objects(container: Mapping[str, Any], workload: Resource,
+                      objects: Sequence[Resource]) -> Iterator[tuple[str, Resource]]:
+    """(prefix, object) of each of the stack's ConfigMaps/Secrets the container's ``envFrom``
+    loads."""
+    for prefix, found in _env_from_sources(container, workload, objects):
+        for item in found:
+            yield prefix, item
 
 
 def env_from_values(workload: Resource, objects: Sequence[Resource]) -> Iterator[str]:
@@ -636,24 +649,14 @@ def _libpq_settings(container: Mapping[str, Any], workload: Resource,
             value = variable.get("value")
             settings.append((variable["name"], "(from a reference)" if value is None and
                              variable.get("valueFrom") is not None else value))
-    sources = container.get("envFrom")
-    for source in sources if isinstance(sources, list) else []:
-        if not isinstance(source, Mapping):
-            unreadable = True
-            continue
-        prefix = source.get("prefix") if isinstance(source.get("prefix"), str) else ""
-        for ref_key, kind in _ENV_FROM_REFS:
-            ref = source.get(ref_key)
-            if not isinstance(ref, Mapping):
-                continue
-            found = _referenced_objects(kind, ref.get("name"), workload, objects)
-            unreadable = unreadable or not found
-            for item in found:
-                for _, key, value in _data_entries(item):
-                    if key == "*":
-                        unreadable = True
-                    else:
-                        settings.append((prefix + key, value))
+    for prefix, found in _env_from_sources(container, workload, objects):
+        unreadable = unreadable or not found
+        for item in found:
+            for _, key, value in _data_entries(item):
+                if key == "*":
+                    unreadable = True
+                else:
+                    settings.append((prefix + key, value))
     return settings, unreadable
 
 
@@ -663,7 +666,7 @@ _CONNECTION_NAME = re.compile(r"URL|URI|DSN|CONN", re.IGNORECASE)
 def _may_configure_libpq(name: str) -> bool:
     """Whether a setting's value could decide the check (a host, an sslmode, a connection
     string): only such a setting's unknown value defers it."""
-    return bool(name.upper() in ("PGHOST", "PGHOSTADDR", "PGSERVICE") or SSLMODE_VARIABLE.search(name)
+    return bool(name.upper() in LIBPQ_HOST_VARIABLES or SSLMODE_VARIABLE.search(name)
                 or _CONNECTION_NAME.search(name))
 
 
@@ -687,7 +690,7 @@ def check_sslmode_env_from(resources: Sequence[Resource], ctx: RuleContext) -> I
                     continue
                 if unreadable:
                     continue
-                libpq = any(name.upper() in ("PGHOST", "PGHOSTADDR", "PGSERVICE") or
+                libpq = any(name.upper() in LIBPQ_HOST_VARIABLES or
                             (isinstance(value, str) and POSTGRES_URL.search(value) and not sets_tls(value))
                             for name, value in settings)
                 sslmode = any(SSLMODE_VARIABLE.search(name) for name, _ in settings)
