@@ -28,12 +28,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## .venv with the project and its test tools installed
 
-postgres: ## Debian's PostgreSQL server binaries (apt, only when missing)
+postgres: ## Debian's PostgreSQL server binaries and libnss-wrapper (the local RDS endpoint names; apt, only when missing)
 	@if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
 	  echo "installing Debian's PostgreSQL"; \
 	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends postgresql postgresql-contrib ssl-cert; \
 	fi
 	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null
+	@if ! ls /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so >/dev/null 2>&1; then \
+	  echo "installing Debian's libnss-wrapper"; \
+	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends libnss-wrapper; \
+	fi
 
 chromium: ## Debian's Chromium for the browser test (apt, only when missing)
 	@if [ ! -x /usr/bin/chromium ]; then \

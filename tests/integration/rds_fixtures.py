@@ -27,6 +27,7 @@ import pytest
 from psycopg2 import sql
 
 from pgiam.localcloud.client import LocalCloud
+from pgiam.localcloud.rds.resolver import connect_address
 
 MASTER_USER = "pgadmin"
 DB_NAME = "appdb"
@@ -48,11 +49,21 @@ class RdsDatabase:
     master_password: str = field(repr=False)
     described: dict[str, Any] = field(repr=False, default_factory=dict)
 
+    @property
+    def hosts_file(self) -> str:
+        return self.cloud.info["extensions"]["rds"]["hosts_file"]
+
+    def address(self, host: str | None = None) -> str | None:
+        """The endpoint's loopback address: this process was not started under nss_wrapper, so
+        libpq gets it as ``hostaddr`` (and still verifies the certificate against ``host``)."""
+        return connect_address(self.hosts_file, host or self.host)
+
     def connect(self, user: str, password: str, *, sslmode: str = "verify-full", host: str | None = None,
                 port: int | None = None, timeout: int = 10) -> Any:
+        address = self.address(host)
         return psycopg2.connect(host=host or self.host, port=port or self.port, user=user, password=password,
                                 dbname=DB_NAME, sslmode=sslmode, sslrootcert=str(self.cloud.ca_bundle),
-                                connect_timeout=timeout)
+                                connect_timeout=timeout, **({"hostaddr": address} if address else {}))
 
     def login(self, user: str, password: str, **options: Any) -> tuple[str, bool]:
         """Log in, return ``(current_user, ssl)`` as the server sees them, log out."""

@@ -64,11 +64,17 @@ def test_a_role_whose_policy_names_the_cluster_id_is_refused(app_stack):
     assert f"assumed-role/{app_stack.denied_role_arn.rsplit('/', 1)[1]}/" in result.stdout
 
 
-def test_a_token_signed_for_another_host_name_is_refused(app_stack):
-    # 127.0.0.1 is in the server's certificate, so TLS verifies; the token names 127.0.0.1, the
-    # database's endpoint is localhost (field notes: tunnels, CNAMEs, IPs)
-    result = run_app(app_stack.pod_env(DB_HOST="127.0.0.1"), "check")
+def test_a_token_signed_for_another_host_name_is_refused(app_stack, tmp_path):
+    # A name of the pod's own that reaches the database (a CNAME or a tunnel, field notes): with
+    # PGSSLMODE=require TLS does not check the name, so the token is what the server refuses.
+    alias = "db.internal.example"
+    hosts = tmp_path / "hosts"
+    hosts.write_text(f"{app_stack.hostaddr()} {alias}\n")
+    result = run_app(app_stack.pod_env(DB_HOST=alias, NSS_WRAPPER_HOSTS=str(hosts), PGSSLMODE="require"),
+                     "check")
     assert_clean_failure(result, 1, "app check: failed at login: ")
+    control = run_app(app_stack.pod_env(PGSSLMODE="require"), "check")
+    assert control.returncode == 0, control.stderr
 
 
 def test_without_the_role_environment_there_are_no_credentials(app_stack):

@@ -33,6 +33,7 @@ import pytest
 import requests
 
 from pgiam.localcloud.client import LocalCloud
+from pgiam.localcloud.rds.resolver import connect_address
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
@@ -175,11 +176,17 @@ class AppStack:
                    PGSSLROOTCERT=str(self.cloud.ca_bundle), AWS_ROLE_ARN=self.role_arn,
                    AWS_WEB_IDENTITY_TOKEN_FILE=str(self.token_file),
                    AWS_ENDPOINT_URL=self.cloud.endpoint_url)
+        env.update(self.cloud.info["extensions"]["rds"]["env"] or {})  # the endpoint names resolve
         return changed(env, **changes)
+
+    def hostaddr(self) -> str | None:
+        """The endpoint's address, for libpq's ``hostaddr`` in this (the test runner's) process,
+        which was not started with the local cloud's resolver variables."""
+        return connect_address(self.cloud.info["extensions"]["rds"]["hosts_file"], self.host)
 
     def admin(self) -> psycopg2.extensions.connection:
         """The master user, with its password, over verify-full TLS (autocommit)."""
-        conn = psycopg2.connect(host=self.host, port=self.port, dbname=DB_NAME, user=MASTER_USER,
+        conn = psycopg2.connect(host=self.host, hostaddr=self.hostaddr(), port=self.port, dbname=DB_NAME, user=MASTER_USER,
                                 password=self.master_password, sslmode="verify-full",
                                 sslrootcert=str(self.cloud.ca_bundle), connect_timeout=10)
         conn.autocommit = True
@@ -198,7 +205,7 @@ class AppStack:
         """As the app's database user, logged in with a token minted from the role's credentials
         (the master user cannot read the app's tables, and making it a member of the app user
         would give it rds_iam: the lock-out of the field notes)."""
-        conn = psycopg2.connect(host=self.host, port=self.port, dbname=DB_NAME, user=DB_USER,
+        conn = psycopg2.connect(host=self.host, hostaddr=self.hostaddr(), port=self.port, dbname=DB_NAME, user=DB_USER,
                                 password=self.mint_db_token(), sslmode="verify-full",
                                 sslrootcert=str(self.cloud.ca_bundle), connect_timeout=10)
         conn.autocommit = True

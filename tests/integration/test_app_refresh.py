@@ -90,7 +90,7 @@ def mint(rds_client, stack, *, shifted_by: float = 0.0) -> str:
 def try_login(stack, token: str) -> str | None:
     """None if the token logs in, else the server's refusal as the client sees it."""
     try:
-        psycopg2.connect(host=stack.host, port=stack.port, dbname=DB_NAME, user=DB_USER, password=token,
+        psycopg2.connect(host=stack.host, hostaddr=stack.hostaddr(), port=stack.port, dbname=DB_NAME, user=DB_USER, password=token,
                          sslmode="verify-full", sslrootcert=str(stack.cloud.ca_bundle), connect_timeout=10).close()
     except psycopg2.OperationalError as exc:
         return " ".join(str(exc).split())
@@ -175,7 +175,8 @@ def test_the_app_keeps_working_after_fifteen_minutes(shifted_app, app_stack):
     assert still_open == [(0,)], "the pool left the old connection open"
 
 
-def test_a_refused_login_is_retried_once_with_a_new_token(app_stack):
+def test_a_refused_login_is_retried_once_with_a_new_token(app_stack, monkeypatch):
+    monkeypatch.setenv("PGHOSTADDR", app_stack.hostaddr())  # libpq's, for the app's code in this process
     # The first token is signed with a secret that is not the key's (as after a rotation).
     good = role_rds_client(app_stack)
     wrong = role_rds_client(app_stack, aws_secret_access_key="not-the-secret-of-this-key")
@@ -193,7 +194,8 @@ def test_a_refused_login_is_retried_once_with_a_new_token(app_stack):
     assert len(refusals_since(app_stack, before, "signature-mismatch")) == 1
 
 
-def test_a_second_refusal_is_reported_with_the_servers_reason(app_stack):
+def test_a_second_refusal_is_reported_with_the_servers_reason(app_stack, monkeypatch):
+    monkeypatch.setenv("PGHOSTADDR", app_stack.hostaddr())  # libpq's, for the app's code in this process
     wrong = role_rds_client(app_stack, aws_secret_access_key="not-the-secret-of-this-key")
     tokens = TokenProvider(lambda: mint(wrong, app_stack))
     before = len(app_stack.login_log(DB_USER))

@@ -23,7 +23,10 @@ def test_cluster_describes_as_available_with_an_endpoint_that_reaches_it(shared_
     rds = shared_cluster.cloud.client("rds")
     cluster = rds.describe_db_clusters(DBClusterIdentifier=shared_cluster.identifier)["DBClusters"][0]
     assert cluster["Status"] == "available"
-    assert cluster["Endpoint"] == cluster["ReaderEndpoint"] == "localhost"
+    domain = shared_cluster.cloud.info["extensions"]["rds"]["endpoint_domain"]
+    assert cluster["Endpoint"] == f"{shared_cluster.identifier}.cluster-{domain}"
+    assert cluster["ReaderEndpoint"] == f"{shared_cluster.identifier}.cluster-ro-{domain}"
+    assert cluster["Port"] == 5432  # what RDS gives aurora-postgresql when the program asks none
     assert cluster["IAMDatabaseAuthenticationEnabled"] is True
     assert cluster["DbClusterResourceId"] == shared_cluster.resource_id
     assert cluster["DbClusterResourceId"].startswith("cluster-")
@@ -50,14 +53,17 @@ def test_instances_get_unique_dbi_resource_ids_and_the_clusters_endpoint(shared_
         members = [instances[f"{shared_cluster.identifier}-{n}"] for n in (1, 2)]
         ids = [i["DbiResourceId"] for i in members] + [standalone.resource_id]
         assert len(set(ids)) == 3 and all(i.startswith("db-") for i in ids)
+        domain = shared_cluster.cloud.info["extensions"]["rds"]["endpoint_domain"]
         for member in members:
-            assert member["Endpoint"] == {"Address": "localhost", "Port": shared_cluster.port}
+            assert member["Endpoint"] == {"Address": f"{member['DBInstanceIdentifier']}.{domain}",
+                                          "Port": shared_cluster.port}
             assert member["IAMDatabaseAuthenticationEnabled"] is True
             assert member["DBInstanceStatus"] == "available"
         again = {i["DBInstanceIdentifier"]: i["DbiResourceId"]
                  for i in rds.describe_db_instances()["DBInstances"]}
         assert [again[i["DBInstanceIdentifier"]] for i in members] == ids[:2]
-        assert standalone.port != shared_cluster.port
+        assert standalone.port == shared_cluster.port == 5432  # each on its own addresses
+        assert standalone.address() not in {shared_cluster.address(), None}
     finally:
         rds.delete_db_instance(DBInstanceIdentifier=f"{shared_cluster.identifier}-2", SkipFinalSnapshot=True)
 
@@ -90,7 +96,8 @@ def test_silent_clients_and_ldap_garbage_do_not_hold_up_the_next_login(
     credentials = role_credentials(connect_role(shared_cluster.dbuser_arn(APP_USER)))
     assert shared_cluster.login(APP_USER, shared_cluster.token(credentials, APP_USER))[0] == APP_USER
     ldap_port = _ldap_port(shared_cluster.cloud)
-    idle = [socket.create_connection(("127.0.0.1", port)) for port in (shared_cluster.port, ldap_port)
+    idle = [socket.create_connection((host, port)) for host, port in
+            ((shared_cluster.address(), shared_cluster.port), ("127.0.0.1", ldap_port))
             for _ in range(5)]
     half = socket.create_connection(("127.0.0.1", ldap_port))
     half.sendall(b"\x30\x84\x00\x00\x10\x00\x02\x01")  # a 4 KiB message that never comes

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from pgiam.localcloud.rds.endpoints import AddressBlock
 from pgiam.localcloud.rds.model import (
     InvalidParameter,
     RdsModel,
@@ -21,13 +22,16 @@ def model() -> RdsModel:
 
 
 def test_instances_of_a_cluster_share_its_server_and_get_their_own_resource_ids(model):
-    cluster = model.add_cluster("Db1", "cluster-ABC", iam_enabled=True, port=5555)
+    cluster = model.add_cluster("Db1", "cluster-ABC", iam_enabled=True, port=5555, block=AddressBlock(0x7F020000))
     first, second = model.add_instance("Db1-A", cluster="DB1"), model.add_instance("db1-b", cluster="db1")
     assert first.dbi_resource_id != second.dbi_resource_id
     assert model.database_of_instance("DB1-a") is cluster
-    assert cluster.members == {"db1-a", "db1-b"}
+    assert cluster.members == {"db1-a": 0, "db1-b": 1}
     target = model.target("cluster-ABC")
-    assert (target.port, target.hosts, target.iam_enabled) == (5555, frozenset({"localhost"}), True)
+    domain = model.names.domain
+    assert (target.port, target.iam_enabled) == (5555, True)
+    assert target.hosts == frozenset({f"db1.cluster-{domain}", f"db1.cluster-ro-{domain}", f"db1-a.{domain}",
+                                      f"db1-b.{domain}"})
     assert target.dbuser_arn("app") == "arn:aws:rds-db:us-east-1:123456789012:dbuser:cluster-ABC/app"
 
 
@@ -47,7 +51,7 @@ def test_iam_switch_and_renames_apply_to_the_next_lookup(model):
     model.rename_cluster("old", "new")
     model.rename_instance("old-1", "new-1")
     assert model.cluster("new") is cluster and model.cluster("old") is None
-    assert model.database_of_instance("new-1") is cluster and cluster.members == {"new-1"}
+    assert model.database_of_instance("new-1") is cluster and cluster.members == {"new-1": 0}
 
 
 def test_iam_switch_on_an_aurora_instance_is_the_clusters(model):

@@ -11,27 +11,36 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import random
+import subprocess
 import threading
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
+from pgiam.localcloud.rds.endpoints import AddressBlock, EndpointNames, random_block
 from pgiam.localcloud.rds.gateway import RdsHandlers, ServerRequest
 from pgiam.localcloud.rds.keys import IdentityKeys
 from pgiam.localcloud.rds.ldap import LdapResponder
-from pgiam.localcloud.rds.model import ENDPOINT_HOST, RdsModel
+from pgiam.localcloud.rds.model import RdsModel
 from pgiam.localcloud.rds.postgres import (
     LOOPBACK_V4,
     PostgresError,
     PostgresServer,
     ServerSpec,
     Template,
-    loopback_addresses,
+    find_bin_dir,
+    server_version,
 )
+from pgiam.localcloud.rds.resolver import HOSTS_FILE, resolver_env, write_hosts
 from pgiam.localcloud.rds.token import KeyDirectory, check_token, shown
 
 NAME = "rds"
 TEMPLATE_TIMEOUT = 120.0
+# Clients of the endpoint servers: the kernel picks 127.0.0.1 as the source of a connection to
+# any 127/8 address unless the client binds another; all of loopback is let in.
+CLIENT_NETWORKS = ("127.0.0.0/8",)
 log = logging.getLogger("pgiam.localcloud.rds")
 
 
@@ -65,9 +74,11 @@ class IamLogins:
 class ServerPool:
     """The running servers, by resource id, made from one template (built once, on demand)."""
 
-    def __init__(self, cloud: Any, ldap_port: int) -> None:
+    def __init__(self, cloud: Any, ldap_port: int, names: EndpointNames) -> None:
         self.cloud = cloud
         self.ldap_port = ldap_port
+        self.names = names
+        self._rng = random.SystemRandom()
         self._servers: dict[str, PostgresServer] = {}
         self._lock = threading.Lock()
         self._builder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rds-template")
@@ -89,24 +100,43 @@ class ServerPool:
         log.info("RDS: server template ready (%s)", template.bin_dir)
         return template
 
-    def start(self, request: ServerRequest) -> int:
+    def certificate_names(self, request: ServerRequest) -> list[str]:
+        """The server's DNS SANs: its endpoints' exact names, and for a cluster RDS's wildcards
+        (``*.cluster-<hash>...``, ``*.cluster-ro-<hash>...``, ``*.<hash>...``), which also cover
+        instances added later and renames."""
+        names = self.names
+        if request.kind == "instance":
+            return [names.instance(request.identifier)]
+        return [names.cluster(request.identifier), names.reader(request.identifier),
+                f"*.cluster-{names.domain}", f"*.cluster-ro-{names.domain}", names.instance_wildcard()]
+
+    def start(self, request: ServerRequest) -> AddressBlock:
         try:
             template = self.prepare().result(timeout=TEMPLATE_TIMEOUT)
         except concurrent.futures.TimeoutError:
             raise PostgresError(
                 f"the server template was not ready within {TEMPLATE_TIMEOUT:.0f} s") from None
-        addresses = loopback_addresses()
-        certificate, private_key = self.cloud.ca.issue_server_certificate([ENDPOINT_HOST], list(addresses))
+        certificate, private_key = self.cloud.ca.issue_server_certificate(self.certificate_names(request))
+        chosen: list[AddressBlock] = []
+
+        def placement() -> tuple[tuple[str, ...], int]:
+            block = random_block(self._rng)
+            chosen.append(block)
+            addresses = (block.standalone_addresses() if request.kind == "instance"
+                         else block.cluster_addresses())
+            return addresses, request.port
+
         server = PostgresServer(
             ServerSpec(name=request.name, master_username=request.master_username,
                        master_password=request.master_password, database_name=request.database_name,
                        resource_id=request.resource_id, certificate_pem=certificate,
                        private_key_pem=private_key),
-            template, self.cloud.processes, ldap_host=LOOPBACK_V4, ldap_port=self.ldap_port)
-        server.start()
+            template, self.cloud.processes, ldap_host=LOOPBACK_V4, ldap_port=self.ldap_port,
+            placement=placement, client_networks=CLIENT_NETWORKS)
+        server.start(attempts=5)
         with self._lock:
             self._servers[request.resource_id] = server
-        return server.port
+        return chosen[-1]
 
     def _server(self, resource_id: str) -> PostgresServer | None:
         with self._lock:
@@ -144,14 +174,31 @@ class RdsExtension:
         self.responder: LdapResponder | None = None
         self.pool: ServerPool | None = None
         self.model: RdsModel | None = None
+        self.hosts_file: Path | None = None
+        self.env: dict[str, str] | None = None
+        self.server_version = "unknown"
 
     def start(self, cloud: Any) -> None:
         self.model = RdsModel(cloud.region, cloud.account_id, cloud.partition)
         self.responder = LdapResponder(IamLogins(self.model, IdentityKeys(cloud.identity)))
         ldap_port = self.responder.start()
-        self.pool = ServerPool(cloud, ldap_port)
-        RdsHandlers(self.model, self.pool).register(cloud.gateway)
-        log.info("RDS: LDAP responder on %s:%d", LOOPBACK_V4, ldap_port)
+        self.hosts_file = cloud.directory(NAME) / HOSTS_FILE
+        write_hosts(self.hosts_file, [])
+        self.env = resolver_env(self.hosts_file)
+        if self.env is None:
+            log.warning("RDS: libnss_wrapper.so is not installed (`make postgres`): the endpoint names in "
+                        "%s resolve only for clients given their address (libpq hostaddr)", self.hosts_file)
+        self.server_version = _server_version()
+        self.pool = ServerPool(cloud, ldap_port, self.model.names)
+        RdsHandlers(self.model, self.pool, server_version=self.server_version,
+                    on_change=self.publish_endpoints).register(cloud.gateway)
+        log.info("RDS: LDAP responder on %s:%d; endpoints *.%s listed in %s; servers are PostgreSQL %s",
+                 LOOPBACK_V4, ldap_port, self.model.names.domain, self.hosts_file, self.server_version)
+
+    def publish_endpoints(self) -> None:
+        """Rewrite the hosts file from the model (after every create, delete or rename)."""
+        if self.model is not None and self.hosts_file is not None:
+            write_hosts(self.hosts_file, self.model.endpoints())
 
     def stop(self) -> None:
         if self.pool is not None:
@@ -161,9 +208,22 @@ class RdsExtension:
             self.responder = None
 
     def info(self) -> Mapping[str, Any]:
-        return {"endpoint_host": ENDPOINT_HOST,
+        return {"endpoint_domain": self.model.names.domain if self.model is not None else None,
+                "hosts_file": str(self.hosts_file) if self.hosts_file is not None else None,
+                "env": self.env,
+                "server_version": self.server_version,
+                "engine_version_note": (f"describe_* report the EngineVersion each program asked for; every "
+                                        f"local server is PostgreSQL {self.server_version}"),
                 "ldap_port": self.responder.port if self.responder is not None else None,
                 "engines": {"cluster": "aurora-postgresql", "instance": "postgres"}}
+
+
+def _server_version() -> str:
+    try:
+        return server_version(find_bin_dir())
+    except (PostgresError, OSError, subprocess.SubprocessError) as error:
+        log.warning("RDS: the PostgreSQL server version is unknown: %s", error)
+        return "unknown"
 
 
 def create_extension() -> RdsExtension:

@@ -1,8 +1,9 @@
 """The RDS API actions the local cloud answers itself (around moto): creating and deleting a
 cluster or a standalone ``postgres`` instance starts and stops a real server; modify applies
 ``EnableIAMDatabaseAuthentication`` and ``MasterUserPassword`` at once; every response that
-describes a cluster or an instance is rewritten with what the local cloud knows (endpoint
-``localhost`` and the server's port, a unique ``DbiResourceId`` per instance, the IAM flag).
+describes a cluster or an instance is rewritten with what the local cloud knows (RDS-shaped
+endpoint names, see :mod:`.endpoints`, on the requested port; a unique ``DbiResourceId`` per
+instance; the IAM flag).
 
 moto validates the parameters and keeps everything else; a handler calls it first and acts only
 on its success, so errors are moto's (AWS's) own.
@@ -11,7 +12,7 @@ on its success, so errors are moto's (AWS's) own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 from xml.etree import ElementTree as ET
@@ -20,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from pgiam.localcloud.awsquery import AwsError
 from pgiam.localcloud.gateway import AwsRequest
+from pgiam.localcloud.rds.endpoints import DEFAULT_PORT, AddressBlock
 from pgiam.localcloud.rds.model import (
     CLUSTER_ENGINES,
     INSTANCE_ENGINES,
@@ -48,6 +50,9 @@ class ServerRequest:
     master_username: str
     master_password: str | None = field(repr=False)
     database_name: str | None
+    kind: str = "cluster"  # "cluster" | "instance"
+    identifier: str = ""
+    port: int = DEFAULT_PORT
 
 
 class Servers(Protocol):
@@ -56,8 +61,8 @@ class Servers(Protocol):
     def prepare(self) -> object:
         """Get ready to start servers soon (idempotent, returns at once)."""
 
-    def start(self, request: ServerRequest) -> int:
-        """Start a server; returns its port."""
+    def start(self, request: ServerRequest) -> AddressBlock:
+        """Start a server on ``request.port``; returns the address block it listens on."""
 
     def stop(self, resource_id: str) -> None: ...
 
@@ -66,6 +71,16 @@ class Servers(Protocol):
 
 def flag(value: str | None) -> bool:
     return (value or "").lower() == "true"
+
+
+def requested_port(params: Mapping[str, str]) -> int:
+    """``Port`` as the program asked (RDS: 1150-65535), else PostgreSQL's 5432."""
+    value = params.get("Port")
+    if value in (None, ""):
+        return DEFAULT_PORT
+    if not value.isdigit() or not 1150 <= int(value) <= 65535:
+        raise InvalidParameter(f"Invalid port {value}: the port must be between 1150 and 65535.")
+    return int(value)
 
 
 # -- XML ------------------------------------------------------------------------------------------
@@ -115,8 +130,9 @@ class ResponseRewriter:
         database = self.model.cluster(_text(element, "DBClusterIdentifier") or "")
         if database is None:
             return
-        _set(element, "Endpoint", database.host)
-        _set(element, "ReaderEndpoint", database.host)
+        names = self.model.names
+        _set(element, "Endpoint", names.cluster(database.identifier))
+        _set(element, "ReaderEndpoint", names.reader(database.identifier))
         _set(element, "Port", str(database.port))
         _set(element, "IAMDatabaseAuthenticationEnabled", _bool(database.iam_enabled))
         if describing and _text(element, "Status") == "creating":
@@ -135,7 +151,8 @@ class ResponseRewriter:
         if endpoint is None:
             namespace = _namespace(element)
             endpoint = ET.SubElement(element, f"{{{namespace}}}Endpoint" if namespace else "Endpoint")
-        _set(endpoint, "Address", database.host)
+        own = self.model.instance_endpoint(identifier)
+        _set(endpoint, "Address", own.name if own is not None else self.model.host_of(database))
         _set(endpoint, "Port", str(database.port))
         _set(element, "DbInstancePort", str(database.port), only_if_present=True)
         _set(element, "IAMDatabaseAuthenticationEnabled", _bool(database.iam_enabled))
@@ -169,9 +186,12 @@ def first_text(response: Response, element: str, child: str) -> str | None:
 class RdsHandlers:
     """The intercepted actions. ``register(registry)`` installs them on the cloud's gateway."""
 
-    def __init__(self, model: RdsModel, servers: Servers) -> None:
+    def __init__(self, model: RdsModel, servers: Servers, *, server_version: str = "unknown",
+                 on_change: Callable[[], None] = lambda: None) -> None:
         self.model = model
         self.servers = servers
+        self.server_version = server_version
+        self.on_change = on_change
         self.rewriter = ResponseRewriter(model)
 
     def register(self, registry) -> None:
@@ -215,6 +235,7 @@ class RdsHandlers:
             return self.rewriter.rewrite(call_moto(request), describing=False)
         username = check_master_username(params.get("MasterUsername"))
         database_name = check_database_name(params.get("DatabaseName"))
+        port = requested_port(params)
         response = call_moto(request)
         if response.status_code != 200:
             return response
@@ -222,12 +243,17 @@ class RdsHandlers:
         resource_id = first_text(response, "DBCluster", "DbClusterResourceId") or ""
         server = ServerRequest(name=f"cluster-{identifier}", resource_id=resource_id,
                                master_username=username, master_password=params.get("MasterUserPassword"),
-                               database_name=database_name)
-        port = self._start_or_roll_back(server, request, call_moto, {
+                               database_name=database_name, kind="cluster", identifier=identifier, port=port)
+        block = self._start_or_roll_back(server, request, call_moto, {
             "Action": "DeleteDBCluster", "DBClusterIdentifier": identifier, "SkipFinalSnapshot": "true"})
         iam_enabled = flag(params.get("EnableIAMDatabaseAuthentication"))
-        self.model.add_cluster(identifier, resource_id, iam_enabled, port)
-        log.info("RDS cluster %s (%s) serves on localhost:%d", identifier, resource_id, port)
+        database = self.model.add_cluster(identifier, resource_id, iam_enabled, port, block)
+        self.on_change()
+        names = self.model.names
+        log.info("RDS cluster %s (%s) serves on %s (%s) and %s (%s), port %d", identifier, resource_id,
+                 names.cluster(database.identifier), block.writer, names.reader(database.identifier),
+                 block.reader, port)
+        self._report_version(f"cluster {identifier}", params.get("EngineVersion"))
         return self.rewriter.rewrite(response, describing=False)
 
     def delete_db_cluster(self, request: AwsRequest, call_moto: MotoCall) -> Response:
@@ -235,6 +261,7 @@ class RdsHandlers:
         if response.status_code == 200:
             database = self.model.remove_cluster(request.params.get("DBClusterIdentifier", ""))
             if database is not None:
+                self.on_change()
                 self.servers.stop(database.resource_id)
                 log.info("RDS cluster %s deleted; its server is stopped", database.identifier)
         return response
@@ -248,6 +275,7 @@ class RdsHandlers:
         renamed = first_text(response, "DBCluster", "DBClusterIdentifier")
         if renamed and renamed.lower() != database.identifier:
             self.model.rename_cluster(database.identifier, renamed)
+            self.on_change()
         self._apply_modifications(database, request)
         return self.rewriter.rewrite(response, describing=False)
 
@@ -260,32 +288,38 @@ class RdsHandlers:
         if standalone:
             username = check_master_username(params.get("MasterUsername"))
             database_name = check_database_name(params.get("DBName"))
+            port = requested_port(params)
         response = call_moto(request)
         if response.status_code != 200:
             return response
         identifier = first_text(response, "DBInstance", "DBInstanceIdentifier") or ""
         if not standalone:
             self.model.add_instance(identifier, cluster=cluster)
+            self.on_change()
             return self.rewriter.rewrite(response, describing=False)
         instance = self.model.add_instance(identifier)
         server = ServerRequest(name=f"instance-{identifier}", resource_id=instance.dbi_resource_id,
                                master_username=username, master_password=params.get("MasterUserPassword"),
-                               database_name=database_name)
+                               database_name=database_name, kind="instance", identifier=identifier, port=port)
         try:
-            port = self._start_or_roll_back(server, request, call_moto, {
+            block = self._start_or_roll_back(server, request, call_moto, {
                 "Action": "DeleteDBInstance", "DBInstanceIdentifier": identifier,
                 "SkipFinalSnapshot": "true"})
         except AwsError:
             self.model.remove_instance(identifier)
             raise
-        self.model.add_standalone(instance, flag(params.get("EnableIAMDatabaseAuthentication")), port)
-        log.info("RDS instance %s (%s) serves on localhost:%d", identifier, instance.dbi_resource_id, port)
+        self.model.add_standalone(instance, flag(params.get("EnableIAMDatabaseAuthentication")), port, block)
+        self.on_change()
+        log.info("RDS instance %s (%s) serves on %s (%s), port %d", identifier, instance.dbi_resource_id,
+                 self.model.names.instance(identifier), block.writer, port)
+        self._report_version(f"instance {identifier}", params.get("EngineVersion"))
         return self.rewriter.rewrite(response, describing=False)
 
     def delete_db_instance(self, request: AwsRequest, call_moto: MotoCall) -> Response:
         response = self.rewriter.rewrite(call_moto(request), describing=False)
         if response.status_code == 200:
             database = self.model.remove_instance(request.params.get("DBInstanceIdentifier", ""))
+            self.on_change()
             if database is not None:
                 self.servers.stop(database.resource_id)
                 log.info("RDS instance %s deleted; its server is stopped", database.identifier)
@@ -303,11 +337,23 @@ class RdsHandlers:
         renamed = first_text(response, "DBInstance", "DBInstanceIdentifier")
         if renamed and renamed.lower() != instance.identifier:
             self.model.rename_instance(instance.identifier, renamed)
+            self.on_change()
         if database is not None:
             self._apply_modifications(database, request)
         return self.rewriter.rewrite(response, describing=False)
 
     # shared
+
+    def _report_version(self, what: str, engine_version: str | None) -> None:
+        """Say when the program's engine version and the local server's differ (nothing is
+        refused: the server is what this machine has)."""
+        asked = (engine_version or "").split(".")[0]
+        running = self.server_version.split(".")[0]
+        if asked and asked != running:
+            log.warning("RDS %s: EngineVersion %s requested (major %s), but the local server is PostgreSQL "
+                        "%s (major %s): describe_* report %s; SQL and features are %s's", what,
+                        engine_version, asked, self.server_version, running, engine_version,
+                        self.server_version)
 
     def _apply_modifications(self, database: Database, request: AwsRequest) -> None:
         """What RDS applies to a running database at once: the IAM switch and the master
@@ -322,7 +368,7 @@ class RdsHandlers:
             self.servers.set_master_password(database.resource_id, params["MasterUserPassword"])
 
     def _start_or_roll_back(self, server: ServerRequest, request: AwsRequest, call_moto: MotoCall,
-                            rollback: dict[str, str]) -> int:
+                            rollback: dict[str, str]) -> AddressBlock:
         try:
             return self.servers.start(server)
         except Exception as exc:

@@ -46,6 +46,8 @@ class AccessRules:
 
 
 def _cidr(address: str) -> str:
+    if "/" in address:  # already a network (the endpoint servers' clients: 127.0.0.0/8)
+        return address
     return f"{address}/128" if ":" in address else f"{address}/32"
 
 

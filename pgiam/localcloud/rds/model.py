@@ -20,9 +20,14 @@ import string
 import threading
 from dataclasses import dataclass, field
 
+from pgiam.localcloud.rds.endpoints import (
+    MAX_CLUSTER_INSTANCES,
+    AddressBlock,
+    Endpoint,
+    EndpointNames,
+)
 from pgiam.localcloud.rds.token import ConnectTarget
 
-ENDPOINT_HOST = "localhost"
 CLUSTER_ENGINES = frozenset({"aurora-postgresql"})
 INSTANCE_ENGINES = frozenset({"postgres"})
 _RESOURCE_ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -71,19 +76,45 @@ def new_dbi_resource_id() -> str:
 
 @dataclass
 class Database:
-    """A server-backed database: an Aurora cluster or a standalone instance."""
+    """A server-backed database: an Aurora cluster or a standalone instance, on its address
+    block (see :mod:`.endpoints`) and port. ``members`` maps each instance of a cluster to its
+    address slot."""
 
     kind: str  # "cluster" | "instance"
     identifier: str
     resource_id: str
     iam_enabled: bool
     port: int = 0
-    host: str = ENDPOINT_HOST
-    members: set[str] = field(default_factory=set)
+    block: AddressBlock | None = None
+    members: dict[str, int] = field(default_factory=dict)
+    engine_version: str = ""
+    server_version: str = ""
 
-    def target(self, region: str, account_id: str, partition: str) -> ConnectTarget:
-        return ConnectTarget(region=region, account_id=account_id, partition=partition,
-                             resource_id=self.resource_id, hosts=frozenset({self.host}), port=self.port,
+    def endpoints(self, names: EndpointNames) -> list[Endpoint]:
+        """Every endpoint that reaches this database: a cluster's writer and reader endpoints
+        and its instances', or a standalone instance's own."""
+        if self.block is None:
+            return []
+        if self.kind == "instance":
+            return [Endpoint(names.instance(self.identifier), self.block.writer, "instance")]
+        found = [Endpoint(names.cluster(self.identifier), self.block.writer, "writer"),
+                 Endpoint(names.reader(self.identifier), self.block.reader, "reader")]
+        found += [Endpoint(names.instance(member), self.block.instance(slot), "instance")
+                  for member, slot in sorted(self.members.items())]
+        return found
+
+    def host(self, names: EndpointNames) -> str:
+        """The endpoint ``describe_*`` names first: a cluster's writer, an instance's own."""
+        return names.cluster(self.identifier) if self.kind == "cluster" else names.instance(self.identifier)
+
+    def target(self, names: EndpointNames) -> ConnectTarget:
+        """What a token for this database must name: one of its endpoints, at its port. (RDS
+        checks the token's host against the endpoint the client reached; a server cannot tell
+        which of a cluster's names resolved to it, as with Aurora, where the writer, reader and
+        writer instance names resolve to one address.)"""
+        return ConnectTarget(region=names.region, account_id=names.account_id, partition=names.partition,
+                             resource_id=self.resource_id,
+                             hosts=frozenset(e.name for e in self.endpoints(names)), port=self.port,
                              iam_enabled=self.iam_enabled, name=f"{self.kind} {self.identifier}")
 
 
@@ -101,6 +132,7 @@ class RdsModel:
         self.region = region
         self.account_id = account_id
         self.partition = partition
+        self.names = EndpointNames(partition, region, account_id)
         self._clusters: dict[str, Database] = {}
         self._standalone: dict[str, Database] = {}
         self._instances: dict[str, Instance] = {}
@@ -144,17 +176,36 @@ class RdsModel:
             database = self._by_resource_id.get(resource_id)
             if database is None:
                 return None
-            return database.target(self.region, self.account_id, self.partition)
+            return database.target(self.names)
 
     def databases(self) -> list[Database]:
         with self._lock:
             return list(self._clusters.values()) + list(self._standalone.values())
 
+    def endpoints(self) -> list[Endpoint]:
+        """Every endpoint of every database (what the hosts file lists)."""
+        with self._lock:
+            return [e for database in self.databases() for e in database.endpoints(self.names)]
+
+    def host_of(self, database: Database) -> str:
+        return database.host(self.names)
+
+    def instance_endpoint(self, identifier: str) -> Endpoint | None:
+        """An instance's own endpoint (a cluster member's, or a standalone instance's)."""
+        with self._lock:
+            database = self.database_of_instance(identifier)
+            if database is None:
+                return None
+            key = identifier.lower()
+            return next((e for e in database.endpoints(self.names)
+                         if e.role == "instance" and e.name == self.names.instance(key)), None)
+
     # -- changes ---------------------------------------------------------------------------------
 
-    def add_cluster(self, identifier: str, resource_id: str, iam_enabled: bool, port: int) -> Database:
+    def add_cluster(self, identifier: str, resource_id: str, iam_enabled: bool, port: int,
+                    block: AddressBlock | None = None) -> Database:
         with self._lock:
-            database = Database("cluster", identifier.lower(), resource_id, iam_enabled, port)
+            database = Database("cluster", identifier.lower(), resource_id, iam_enabled, port, block)
             self._clusters[database.identifier] = database
             self._by_resource_id[resource_id] = database
             return database
@@ -165,14 +216,21 @@ class RdsModel:
             key = identifier.lower()
             cluster_key = cluster.lower() if cluster else None
             instance = Instance(key, dbi_resource_id or new_dbi_resource_id(), cluster_key)
-            self._instances[key] = instance
             if cluster_key in self._clusters:
-                self._clusters[cluster_key].members.add(key)
+                members = self._clusters[cluster_key].members
+                free = sorted(set(range(MAX_CLUSTER_INSTANCES)) - set(members.values()))
+                if not free:
+                    raise InvalidParameter(f"DB cluster {cluster_key} already has {MAX_CLUSTER_INSTANCES} "
+                                           "instances", "InstanceQuotaExceeded")
+                members[key] = free[0]
+            self._instances[key] = instance
             return instance
 
-    def add_standalone(self, instance: Instance, iam_enabled: bool, port: int) -> Database:
+    def add_standalone(self, instance: Instance, iam_enabled: bool, port: int,
+                       block: AddressBlock | None = None) -> Database:
         with self._lock:
-            database = Database("instance", instance.identifier, instance.dbi_resource_id, iam_enabled, port)
+            database = Database("instance", instance.identifier, instance.dbi_resource_id, iam_enabled, port,
+                                block)
             self._standalone[instance.identifier] = database
             self._by_resource_id[database.resource_id] = database
             return database
@@ -194,7 +252,7 @@ class RdsModel:
             if instance.cluster is not None:
                 cluster = self._clusters.get(instance.cluster)
                 if cluster is not None:
-                    cluster.members.discard(key)
+                    cluster.members.pop(key, None)
                 return None
             database = self._standalone.pop(key, None)
             if database is not None:
@@ -220,8 +278,7 @@ class RdsModel:
             self._instances[instance.identifier] = instance
             if instance.cluster is not None:
                 members = self._clusters[instance.cluster].members
-                members.discard(old.lower())
-                members.add(instance.identifier)
+                members[instance.identifier] = members.pop(old.lower())
             database = self._standalone.pop(old.lower(), None)
             if database is not None:
                 database.identifier = instance.identifier

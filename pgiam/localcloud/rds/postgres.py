@@ -29,7 +29,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -277,6 +277,14 @@ def _stop_postmaster(process: subprocess.Popen, grace: float = STOP_GRACE_SECOND
             process.wait()
 
 
+def server_version(bin_dir: Path) -> str:
+    """The server's version as ``postgres --version`` prints it (e.g. ``15.14``)."""
+    output = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, text=True,
+                            check=False, timeout=30).stdout
+    match = re.search(r"(\d+(?:\.\d+)*)", output)
+    return match.group(1) if match else "unknown"
+
+
 @dataclass
 class Template:
     """A data directory initialised once and copied for every server."""
@@ -327,19 +335,26 @@ class ServerSpec:
 
 
 _RECORD_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+# Where a server listens: () -> (loopback addresses, port), asked again after a lost bind.
+Placement = Callable[[], tuple[Sequence[str], int]]
 
 
 class PostgresServer:
     """A running postmaster made from the template for one :class:`ServerSpec`."""
 
     def __init__(self, spec: ServerSpec, template: Template, recorder: ProcessRecorder, *,
-                 ldap_host: str, ldap_port: int) -> None:
+                 ldap_host: str, ldap_port: int, placement: Placement | None = None,
+                 client_networks: Sequence[str] | None = None) -> None:
         self.spec = spec
         self.template = template
         self.recorder = recorder
         self.ldap_host = ldap_host
         self.ldap_port = ldap_port
+        self.placement = placement
         self.addresses = loopback_addresses()
+        # Who may connect (pg_hba.conf): the listen addresses by default; a server on endpoint
+        # addresses is reached from 127.0.0.1 (the kernel's source for any 127/8 destination).
+        self.client_networks = tuple(client_networks) if client_networks else None
         self.record = "rds-" + _RECORD_NAME.sub("-", spec.name)[:100]
         self.port = 0
         self.base: Path | None = None
@@ -376,7 +391,10 @@ class PostgresServer:
             user.own(self.socket_dir)
             self._write_files()
             for attempt in range(attempts):
-                self.port = free_port(self.addresses)
+                if self.placement is not None:
+                    self.addresses, self.port = self.placement()
+                else:
+                    self.port = free_port(self.addresses)
                 self._write_settings()
                 try:
                     self._start_postmaster()
@@ -393,7 +411,7 @@ class PostgresServer:
         user = self.template.user
         user.write_private(self.data_dir / "server.crt", self.spec.certificate_pem)
         user.write_private(self.data_dir / "server.key", self.spec.private_key_pem)
-        rules = AccessRules(addresses=self.addresses, ldap_host=self.ldap_host, ldap_port=self.ldap_port,
+        rules = AccessRules(addresses=self.client_networks or self.addresses, ldap_host=self.ldap_host, ldap_port=self.ldap_port,
                             resource_id=self.spec.resource_id, admin_os_users=user.admin_os_users())
         user.write_private(self.data_dir / "pg_hba.conf", render_pg_hba(rules).encode("utf-8"))
         user.write_private(self.data_dir / "pg_ident.conf",
