@@ -18,9 +18,6 @@ from pgiam.e2e.engine.kubelet import Kubelet, TokenMinter
 from pgiam.e2e.engine.state import EngineState
 
 DEFAULT_TAGS_KEY = "aws:defaultTags"
-# The deployer's keys for the local cloud: it accepts any for its admin API (issue 4).
-DEPLOYER_ACCESS_KEY = "AKIAPGIAME2EDEPLOYER"
-DEPLOYER_SECRET_KEY = "pgiam-e2e-local-deployer-secret-key"
 
 
 @dataclass(frozen=True)
@@ -33,6 +30,14 @@ class CloudInfo:
     issuer: str            # the OIDC issuer URL, with its scheme
     ca_bundle: str         # path of the PEM that signs the database endpoints
     thumbprint: str = ""   # SHA-1 of the issuer's CA certificate, for the IAM OIDC provider
+    # The deployer's keys: the account administrator's, which `up` creates and prints (a strict
+    # local cloud refuses keys it never issued, as AWS does).
+    admin_access_key_id: str = ""
+    admin_secret_access_key: str = field(default="", repr=False)
+    # The local RDS endpoint names: the hosts file and the variables that make a process read it
+    # (pgiam.localcloud.rds.resolver); pods get the variables, the engine's own SQL the address.
+    hosts_file: str = ""
+    resolver_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def partition(self) -> str:
@@ -77,8 +82,8 @@ class EngineContext:
         with self._lock:
             key = (service, region)
             if key not in self._clients:
-                session = boto3.session.Session(aws_access_key_id=DEPLOYER_ACCESS_KEY,
-                                                aws_secret_access_key=DEPLOYER_SECRET_KEY,
+                session = boto3.session.Session(aws_access_key_id=self.cloud.admin_access_key_id,
+                                                aws_secret_access_key=self.cloud.admin_secret_access_key,
                                                 region_name=region)
                 self._clients[key] = session.client(
                     service, endpoint_url=self.cloud.endpoint_url,

@@ -48,7 +48,7 @@ def issuer_thumbprint(ca_bundle: str) -> str:
 
 def network_env(ctx: EngineContext) -> dict[str, str]:
     """What "the network" of a pod means here: AWS's endpoints are the local cloud's."""
-    env = {"AWS_ENDPOINT_URL": ctx.cloud.endpoint_url}
+    env = {"AWS_ENDPOINT_URL": ctx.cloud.endpoint_url, **dict(ctx.cloud.resolver_env)}
     if ctx.cloud.endpoint_url.startswith("https://"):
         env["AWS_CA_BUNDLE"] = ctx.cloud.ca_bundle
     return env

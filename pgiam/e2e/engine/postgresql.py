@@ -32,6 +32,7 @@ from pgiam.e2e.engine.resources import (
     handles,
 )
 from pgiam.e2e.engine.state import ResourceEntry
+from pgiam.localcloud.rds.resolver import connect_address
 
 _SQL_LOCK = threading.Lock()
 _OBJECT_KINDS = {"table": "TABLES", "sequence": "SEQUENCES", "function": "FUNCTIONS",
@@ -41,6 +42,16 @@ _DEFAULT_KINDS = {"table": "TABLES", "sequence": "SEQUENCES", "function": "FUNCT
 
 
 def _settings(ctx: EngineContext, provider_id: str) -> Mapping[str, Any]:
+    """The provider's settings, with the local address of an RDS endpoint name as ``hostaddr``:
+    the engine's process does not resolve the local cloud's names (pods do, see
+    pgiam.localcloud.rds.resolver); libpq still verifies the certificate against ``host``."""
+    settings = _provider_settings(ctx, provider_id)
+    address = connect_address(ctx.cloud.hosts_file, str(settings.get("host") or "")) \
+        if ctx.cloud.hosts_file else None
+    return {**settings, "hostaddr": address} if address else settings
+
+
+def _provider_settings(ctx: EngineContext, provider_id: str) -> Mapping[str, Any]:
     provider = ctx.providers.get(provider_id)
     if provider is not None:
         return provider
@@ -68,6 +79,8 @@ def connect(settings: Mapping[str, Any], database: str | None = None) -> Iterato
     }
     if settings.get("sslrootcert"):
         params["sslrootcert"] = settings["sslrootcert"]
+    if settings.get("hostaddr"):
+        params["hostaddr"] = settings["hostaddr"]
     if settings.get("sslcert"):
         params["sslcert"] = settings["sslcert"]
     try:

@@ -28,12 +28,14 @@ from pgiam.e2e.engine import processes
 from pgiam.e2e.engine.context import EngineContext, LocalCluster
 from pgiam.e2e.engine.kube import ROLE_ANNOTATION, ObjectKey, plan_pod
 from pgiam.e2e.engine.kubelet import ExecResult, RunningPod, Workload
+from pgiam.e2e.engine.network import pod_database_verdict
 from pgiam.e2e.engine.state import EngineState, redact
 from pgiam.e2e.naming import STACK_TAG, StackName, new_stack_name
 from pgiam.e2e.report import StepRecord
 from pgiam.e2e.run import Step, StepAction, StepFailed
 from pgiam.e2e.targets import localcloud
 from pgiam.errors import PgiamError
+from pgiam.localcloud.rds.resolver import connect_address
 
 RUN_FILE = "run.json"
 PROBE_TIMEOUT = 90.0
@@ -258,6 +260,11 @@ class LocalTarget:
         record.details["resources"] = counts
         if self.outputs.get("clusterEndpoint") and self.outputs.get("clusterPort"):
             self.addresses.add(f"{self.outputs['clusterEndpoint']}:{self.outputs['clusterPort']}")
+            # this process does not resolve the endpoint's name: its address, for verify-clean
+            address = connect_address(self.ctx.cloud.hosts_file, str(self.outputs["clusterEndpoint"])) \
+                if self.ctx is not None and self.ctx.cloud.hosts_file else None
+            if address:
+                self.addresses.add(f"{address}:{self.outputs['clusterPort']}")
         return (f"{sum(counts.values())} resources created; app at "
                 f"{self.outputs.get('appUrl') or '(no appUrl output)'}")
 
@@ -338,6 +345,13 @@ class LocalTarget:
 
     def _pod_check(self, record: StepRecord) -> str:
         cluster, _, pod = self._demo_pod()
+        assert self.ctx is not None
+        network = pod_database_verdict(self.ctx, cluster.model.name, _app_env(pod))
+        if network is not None:
+            record.log(f"network: {network.reason}")
+            if not network.allowed:
+                raise StepFailed("the pod cannot reach the database (on AWS its connection times out): "
+                                 f"{network.reason}")
         result = cluster.kubelet.exec(pod, ["python", "-m", "app", "check", "--json"],
                                       timeout=CHECK_TIMEOUT)
         lines = [f"$ python -m app check --json  (in pod {pod.plan.name}, exit "

@@ -43,10 +43,16 @@ class LocalCloud:
     @property
     def info(self) -> CloudInfo:
         oidc = self.raw.get("oidc") or {}
+        admin = self.raw["admin"]  # the administrator `up` created: the only keys a strict cloud takes
+        rds = (self.raw.get("extensions") or {}).get("rds") or {}
         return CloudInfo(region=self.raw["region"], account_id=str(self.raw["account_id"]),
                          endpoint_url=self.raw["endpoint_url"], issuer=oidc["issuer"],
                          ca_bundle=self.raw["ca_bundle"],
-                         thumbprint=str(oidc.get("thumbprint") or ""))
+                         thumbprint=str(oidc.get("thumbprint") or ""),
+                         admin_access_key_id=str(admin["access_key_id"]),
+                         admin_secret_access_key=str(admin["secret_access_key"]),
+                         hosts_file=str(rds.get("hosts_file") or ""),
+                         resolver_env=tuple(sorted((rds.get("env") or {}).items())))
 
     @property
     def pid(self) -> int | None:
