@@ -22,6 +22,7 @@ blocks, so several run side by side, each database on its requested port (5432 b
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import random
@@ -67,8 +68,8 @@ class EndpointNames:
     region: str
     account_id: str
 
-    @property
-    def domain(self) -> str:
+    @functools.cached_property
+    def domain(self) -> str:  # computed once: every login's check lists the database's names
         return f"{account_hash(self.account_id, self.region)}.{dns_suffix(self.partition, self.region)}"
 
     def cluster(self, identifier: str) -> str:
