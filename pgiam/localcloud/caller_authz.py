@@ -1,16 +1,28 @@
-"""Authorization of API calls signed with credentials the local cloud issued.
+"""Authentication and authorization of every call to the local cloud's AWS endpoint.
 
-The admin API accepts any credentials it does not know (moto's way, and what the harness's
-fixtures and Pulumi programs use). Credentials it *does* know (an IAM user's access key, or role
-session credentials from the strict STS: what a pod holds) are held to what AWS would let them do,
-where that decides an attack: a pod whose role may only ``rds-db:connect`` must not rewrite its own
-role's policies, reset the cluster's master password or turn IAM authentication off. So a call
-signed with a known key is authenticated (SigV4 signature, session token, expiry) and, for IAM and
-RDS, authorized with the principal's identity policies, permissions boundary and session policies
-(:meth:`pgiam.localcloud.identity.IdentityDirectory.authorize`) on the action
-``<service>:<Action>`` and the call's primary resource. ``sts:GetCallerIdentity`` needs no
-permission (as on AWS); role sessions may not call ``GetSessionToken``/``GetFederationToken``.
-Calls to other services with known keys are authenticated but not authorized (not modelled).
+Strict by default, as AWS: every call must be signed (SigV4, verified with botocore's signer over
+the key's secret, constant-time compare: :class:`pgiam.localcloud.sts_handler.Authenticator`) by
+credentials the cloud issued: the account's administrator (created by ``up``, its keys in the
+``up`` JSON), an IAM user's access key, or role session credentials from the strict STS (what a
+pod holds). Anything else is refused as AWS refuses it: made-up keys ``InvalidClientTokenId``
+(403; JSON-protocol services ``UnrecognizedClientException``), an unsigned call
+``MissingAuthenticationToken`` (403). Unsigned by design, as on AWS: ``AssumeRoleWithWebIdentity``
+(the token is the credential; ``AssumeRoleWithSAML`` is refused by its handler). moto's own
+``/moto-api`` (reset, state dump, random seed) is no AWS API and is refused.
+
+Authenticated calls are authorized with the principal's identity policies, permissions boundary
+and session policies (:meth:`pgiam.localcloud.identity.IdentityDirectory.authorize`) on the
+action ``<service>:<Action>``: for IAM and RDS on the call's primary resource (a pod whose role
+may only ``rds-db:connect`` must not rewrite its own role's policies, reset the cluster's master
+password or turn IAM authentication off), for other Query and JSON services on ``*`` (their
+resources are not modelled: a policy that scopes them to named resources refuses here where AWS
+might allow). REST services name no action in the request (S3, EKS, Lambda): authenticated only.
+``sts:GetCallerIdentity`` needs no permission (as on AWS); role sessions may not call
+``GetSessionToken``/``GetFederationToken``.
+
+``accept_unknown_keys`` (``up --accept-unknown-keys``) restores moto's way for the keys the cloud
+does not know: unsigned calls and made-up keys act as an administrator. Keys it issued are still
+held to their policies.
 """
 
 from __future__ import annotations
@@ -27,6 +39,10 @@ from pgiam.localcloud.oidc import without_scheme
 
 log = logging.getLogger("pgiam.localcloud.authz")
 SELF_AUTHENTICATING = {("sts", "assumerole"), ("sts", "assumerolewithwebidentity"), ("sts", "assumerolewithsaml")}
+UNSIGNED_ALLOWED = {("sts", "assumerolewithwebidentity"), ("sts", "assumerolewithsaml")}
+MOTO_API_PREFIX = "/moto-api"
+# SigV4 signing names whose IAM action prefix differs
+IAM_PREFIX_OF_SIGNING_NAME = {"monitoring": "cloudwatch", "email": "ses"}
 AUTHORIZED_SERVICES = frozenset({"iam", "rds"})
 NO_SESSION_ACTIONS = frozenset({"getsessiontoken", "getfederationtoken"})
 
@@ -64,20 +80,32 @@ class KnownCallerAuthorizer:
     """``authorizer(request)`` for the gateway: raises :class:`AwsError` to refuse the call."""
 
     def __init__(self, identity: Any, authenticate: Callable[[AwsRequest], Any], *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 accept_unknown_keys: bool = False) -> None:
         self.identity = identity
         self.authenticate = authenticate
         self.clock = clock
+        self.accept_unknown_keys = accept_unknown_keys
 
     def __call__(self, request: AwsRequest) -> None:
         service, action = request.service, request.action
-        if not request.signed or not request.access_key_id or service is None or action is None:
-            return
-        if (service, action_key(action)) in SELF_AUTHENTICATING:
-            return
-        if self.identity.resolve_access_key(request.access_key_id) is None:
-            return  # the admin API: credentials the cloud does not know are accepted, as by moto
+        key = (service, action_key(action or ""))
+        if str(request.environ.get("PATH_INFO", "")).startswith(MOTO_API_PREFIX):
+            if self.accept_unknown_keys:
+                return
+            raise AwsError("AccessDenied", "moto's /moto-api is not served by a strict local cloud", 403)
+        if not request.signed or not request.access_key_id:
+            if self.accept_unknown_keys or key in UNSIGNED_ALLOWED:
+                return
+            raise AwsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403,
+                           detail="an unsigned call")
+        if key in SELF_AUTHENTICATING:
+            return  # the STS handlers authenticate (AssumeRole) or need no signature
+        if self.accept_unknown_keys and self.identity.resolve_access_key(request.access_key_id) is None:
+            return  # --accept-unknown-keys: moto's way for credentials the cloud does not know
         credential = self.authenticate(request)
+        if service is None or action is None:
+            return  # a REST protocol's call names no action here: authenticated, not authorized
         caller = credential.session_arn or credential.principal_arn
         if request.duplicate_params:
             # moto and this check could read different copies of a parameter (the role acted on)
@@ -86,11 +114,9 @@ class KnownCallerAuthorizer:
             if action_key(action) in NO_SESSION_ACTIONS and credential.session_token is not None:
                 raise AwsError("AccessDenied", f"Cannot call {action} with session credentials", 403)
             return
-        if service not in AWS_RESOURCES:
-            return
-        resource = AWS_RESOURCES[service](self, request)
+        resource = AWS_RESOURCES[service](self, request) if service in AWS_RESOURCES else "*"
         # matched case-insensitively; underscores dropped: moto runs `put_role_policy` as PutRolePolicy
-        iam_action = f"{service}:{action.replace('_', '')}"
+        iam_action = f"{IAM_PREFIX_OF_SIGNING_NAME.get(service, service)}:{action.replace('_', '')}"
         context = dict(credential.principal_context())
         now = self.clock()
         context.update({"aws:CurrentTime": now, "aws:EpochTime": int(now.timestamp()),

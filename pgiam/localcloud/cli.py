@@ -27,8 +27,16 @@ def _print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+UNKNOWN_KEYS_WARNING = ("pgiam localcloud: WARNING: --accept-unknown-keys: unsigned calls and access keys this "
+                        "cloud never issued act as its administrator (moto's way); AWS refuses them\n")
+
+
 def run_up(args: argparse.Namespace) -> int:
-    _print_json(lifecycle.up(args.state_dir, region=args.region, extensions=args.extension))
+    info = lifecycle.up(args.state_dir, region=args.region, extensions=args.extension,
+                        accept_unknown_keys=args.accept_unknown_keys)
+    if info.get("accept_unknown_keys"):
+        sys.stderr.write(UNKNOWN_KEYS_WARNING)
+    _print_json(info)
     return 0
 
 
@@ -39,7 +47,10 @@ def run_down(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    _print_json(lifecycle.require_running(args.state_dir))
+    info = lifecycle.require_running(args.state_dir)
+    if info.get("accept_unknown_keys"):
+        sys.stderr.write(UNKNOWN_KEYS_WARNING)
+    _print_json(info)
     return 0
 
 
@@ -73,6 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--region", default=None, help=f"AWS region (default {lifecycle.DEFAULT_REGION})")
     up.add_argument("--extension", action="append", default=[], metavar="MODULE",
                     help="also load this extension module (development and tests)")
+    up.add_argument("--accept-unknown-keys", action="store_true",
+                    help="permissive, moto's way: unsigned calls and made-up access keys act as the "
+                         "administrator (default: refused as AWS refuses them; use the up JSON's admin keys)")
     up.set_defaults(func=run_up)
 
     down = commands.add_parser("down", help="stop everything it started and remove the state directory")

@@ -2,7 +2,7 @@
 it, make boto3 clients for it, mint service-account tokens, stop it.
 
     cloud = LocalCloud.up("/tmp/pgiam-lc")          # same as `pgiam localcloud up`
-    iam = cloud.client("iam")                        # any credentials are accepted by the admin API
+    iam = cloud.client("iam")                        # signed with the administrator's keys (up JSON)
     token = cloud.mint_token("demo", "demo-app")     # audience sts.amazonaws.com, 24 h
     cloud.down()
 """
@@ -18,9 +18,6 @@ from typing import Any
 
 from pgiam.localcloud import lifecycle
 from pgiam.localcloud.serviceaccounts import DEFAULT_AUDIENCE, DEFAULT_TTL_SECONDS
-
-ADMIN_ACCESS_KEY_ID = "AKIAPGIAMLOCALADMIN0"
-ADMIN_SECRET_ACCESS_KEY = "pgiam-local-cloud-admin-any-secret-is-accepted"  # noqa: S105 - not a secret
 
 _session: Any = None
 _session_lock = threading.Lock()
@@ -44,8 +41,9 @@ class LocalCloud:
 
     @classmethod
     def up(cls, state_dir: str | os.PathLike[str], *, region: str | None = None,
-           extensions: Sequence[str] = ()) -> LocalCloud:
-        info = lifecycle.up(state_dir, region=region, extensions=extensions)
+           extensions: Sequence[str] = (), accept_unknown_keys: bool = False) -> LocalCloud:
+        info = lifecycle.up(state_dir, region=region, extensions=extensions,
+                            accept_unknown_keys=accept_unknown_keys)
         return cls(Path(info["state_dir"]), info)
 
     def down(self) -> list[str]:
@@ -80,11 +78,22 @@ class LocalCloud:
     def pid(self) -> int:
         return int(self.info["pid"])
 
-    def client(self, service: str, *, access_key_id: str = ADMIN_ACCESS_KEY_ID,
-               secret_access_key: str = ADMIN_SECRET_ACCESS_KEY, session_token: str | None = None,
+    @property
+    def admin_access_key_id(self) -> str:
+        """The account administrator's access key (created by ``up``; the ``up`` JSON's ``admin``)."""
+        return str(self.info["admin"]["access_key_id"])
+
+    @property
+    def admin_secret_access_key(self) -> str:
+        return str(self.info["admin"]["secret_access_key"])
+
+    def client(self, service: str, *, access_key_id: str | None = None,
+               secret_access_key: str | None = None, session_token: str | None = None,
                unsigned: bool = False, **config: Any) -> Any:
         """A boto3 client for ``service`` at this cloud's endpoint, with the given credentials
-        (default: admin credentials, which moto accepts) or unsigned."""
+        (default: the administrator's keys) or unsigned."""
+        if access_key_id is None:
+            access_key_id, secret_access_key = self.admin_access_key_id, self.admin_secret_access_key
         import botocore
         from botocore.config import Config
 

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -66,6 +67,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--region", required=True)
     parser.add_argument("--ready-fd", type=int, required=True)
     parser.add_argument("--extension", action="append", default=[])
+    parser.add_argument("--accept-unknown-keys", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -88,11 +90,14 @@ def signing_issuer(state: StateDir, port: int) -> ServiceAccountIssuer:
 
 
 class Daemon:
-    def __init__(self, state: StateDir, region: str, extension_modules: Sequence[str]) -> None:
+    def __init__(self, state: StateDir, region: str, extension_modules: Sequence[str], *,
+                 accept_unknown_keys: bool = False) -> None:
         self.state = state
+        self.accept_unknown_keys = accept_unknown_keys
         self.region = region
         self.extension_modules = tuple(extension_modules)
         self.stop_requested = threading.Event()
+        self.watchdog_pid: int | None = None
         self.servers: list[LoopbackServer] = []
         self.started: list[Extension] = []
 
@@ -115,9 +120,13 @@ class Daemon:
         registry = HandlerRegistry()
         moto_app = DomainDispatcherApplication(create_backend_app)
         identity = IdentityDirectory(DEFAULT_ACCOUNT_ID, PARTITION, self.region)
+        admin_key_id, admin_secret = identity.create_administrator()
         authenticator = Authenticator(identity)
-        aws_server = LoopbackServer(Gateway(moto_app, registry, self.region,
-                                            authorizer=KnownCallerAuthorizer(identity, authenticator)))
+        authorizer = KnownCallerAuthorizer(identity, authenticator, accept_unknown_keys=self.accept_unknown_keys)
+        if self.accept_unknown_keys:
+            log.warning("--accept-unknown-keys: unsigned calls and access keys this cloud never issued act "
+                        "as its administrator (moto's way); AWS refuses them")
+        aws_server = LoopbackServer(Gateway(moto_app, registry, self.region, authorizer=authorizer))
         self.servers.append(aws_server)
         endpoint_url = f"http://{LOOPBACK}:{aws_server.bound_port}"
 
@@ -163,11 +172,14 @@ class Daemon:
             },
             "ca_bundle": str(self.state.ca_cert),
             "pid": os.getpid(),
+            "watchdog_pid": self.watchdog_pid,
             "state_dir": str(self.state.path),
             "log": str(self.state.log_file),
             "extensions": extension_info,
+            "admin": {"access_key_id": admin_key_id, "secret_access_key": admin_secret},
+            "accept_unknown_keys": self.accept_unknown_keys,
         }
-        write_json(self.state.state_file, info)
+        write_json(self.state.state_file, info, mode=0o600)  # the administrator's secret
         log.info("serving: endpoint %s, issuer %s (%.0f ms)", endpoint_url, issuer.issuer,
                  (time.time() - started_at) * 1000)
         return info
@@ -192,6 +204,34 @@ class Daemon:
         log.info("stopped")
 
 
+def start_watchdog(state: StateDir) -> subprocess.Popen:
+    """Start :mod:`pgiam.localcloud.watchdog` on a pipe whose only write end this process keeps
+    (open until it exits, never written): when the daemon dies, however, the watchdog stops the
+    database servers. Its own session, so a SIGKILL of the daemon's process group spares it."""
+    read_fd, write_fd = os.pipe()  # both close-on-exec: no server inherits the write end
+    try:
+        with open(state.log_file, "ab") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "pgiam.localcloud.watchdog", "--state-dir", str(state.path),
+                 "--daemon-pid", str(os.getpid())],
+                stdin=read_fd, stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True,
+                close_fds=True)
+    finally:
+        os.close(read_fd)
+    _watchdog_pipe.append(write_fd)
+
+    def watch() -> None:
+        code = process.wait()
+        log.error("the watchdog (pid %d) exited with status %s: database servers would outlive a crash "
+                  "of this daemon", process.pid, code)
+
+    threading.Thread(target=watch, name="watchdog-reaper", daemon=True).start()
+    return process
+
+
+_watchdog_pipe: list[int] = []  # the write end, held for the daemon's whole life
+
+
 def report(fd: int, data: dict[str, Any]) -> None:
     """Answer ``up`` on the ready pipe; if ``up`` is gone (interrupted), it stops us itself."""
     try:
@@ -205,11 +245,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     state = StateDir(args.state_dir)
     configure_logging(state)
-    daemon = Daemon(state, args.region, EXTENSION_MODULES + tuple(args.extension))
+    daemon = Daemon(state, args.region, EXTENSION_MODULES + tuple(args.extension),
+                    accept_unknown_keys=args.accept_unknown_keys)
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop_requested.set())
     signal.signal(signal.SIGINT, lambda *_: daemon.stop_requested.set())
     log.info("starting (pid %d, region %s)", os.getpid(), args.region)
     try:
+        daemon.watchdog_pid = start_watchdog(state).pid
         info = daemon.build()
     except Exception as exc:
         log.exception("startup failed")

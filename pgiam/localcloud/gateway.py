@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import logging
 import threading
 import time
@@ -109,7 +110,25 @@ class HandlerRegistry:
         return self._handlers.get((service.lower(), action_key(action)))
 
 
-def aws_error_response(error: AwsError, request_id: str, service: str | None) -> Response:
+# A JSON-protocol service names a refused credential otherwise than the Query protocol does (400
+# and ``{"__type": "UnrecognizedClientException", "message": ...}``: DynamoDB, KMS, Cognito, ECS, ...)
+JSON_ERROR_CODES = {"InvalidClientTokenId": ("UnrecognizedClientException", 400)}
+
+
+def is_json_protocol(environ: Mapping[str, Any]) -> bool:
+    return bool(environ.get("HTTP_X_AMZ_TARGET")) or str(environ.get("CONTENT_TYPE", "")).startswith(
+        "application/x-amz-json")
+
+
+def aws_error_response(error: AwsError, request_id: str, service: str | None,
+                       environ: Mapping[str, Any] | None = None) -> Response:
+    """AWS's error answer: the Query protocol's XML, or the JSON protocol's document when the
+    request was one (``environ`` given)."""
+    if environ is not None and is_json_protocol(environ):
+        code, status = JSON_ERROR_CODES.get(error.code, (error.code, error.status))
+        return Response(json.dumps({"__type": code, "message": error.message}), status=status,
+                        content_type="application/x-amz-json-1.1",
+                        headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": code})
     return Response(error_xml(error, request_id, service), status=error.status,
                     content_type="text/xml", headers={"x-amzn-RequestId": request_id})
 
@@ -238,7 +257,8 @@ class Gateway:
                 log.info("%s %s %s refused: %s (%s)", request.remote_addr, request.service, request.action,
                          error.code, error.detail or error.message)
                 self._log(request, f"{error.status}", started, "authz")
-                return aws_error_response(error, request.request_id, request.service)(environ, start_response)
+                return aws_error_response(error, request.request_id, request.service, environ)(
+                    environ, start_response)
         handler = self.registry.lookup(request.service, request.action)
         if handler is None:
             status_seen: list[str] = []

@@ -205,6 +205,11 @@ def _default_document(policy: Any) -> str:
     raise LookupError(f"managed policy {policy.arn} has no default version")
 
 
+ADMIN_USER_NAME = "localcloud-admin"
+ADMIN_POLICY_NAME = "AdministratorAccess"
+ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
 class IdentityDirectory:
     """Reads (and, for the STS, writes) moto's IAM and STS state for one account."""
 
@@ -225,6 +230,22 @@ class IdentityDirectory:
         from moto.sts.models import sts_backends
 
         return sts_backends[self.account_id][self.partition]
+
+    # -- the account's administrator -------------------------------------------------------------
+
+    def create_administrator(self, name: str = ADMIN_USER_NAME) -> tuple[str, str]:
+        """Create the IAM user ``name`` with an inline policy allowing every action on every
+        resource and one access key: ``(access_key_id, secret_access_key)``. The secret comes from
+        :mod:`secrets` (moto's generator can be seeded through its moto-api)."""
+        import secrets
+
+        iam = self._iam
+        iam.create_user(self.region, name, path="/")
+        iam.put_user_policy(name, ADMIN_POLICY_NAME, json.dumps(ADMIN_POLICY))
+        key = iam.create_access_key(name)
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        key.secret_access_key = "".join(secrets.choice(alphabet) for _ in range(40))
+        return key.access_key_id, key.secret_access_key
 
     # -- what the strict STS reads ---------------------------------------------------------------
 

@@ -75,8 +75,10 @@ def _check_region(region: str) -> str:
 
 
 def up(state_dir: str | os.PathLike[str], *, region: str | None = None,
-       extensions: Sequence[str] = (), timeout: float = START_TIMEOUT) -> dict[str, Any]:
-    """Start the local cloud of ``state_dir`` (or find it running) and return its ``up`` JSON."""
+       extensions: Sequence[str] = (), timeout: float = START_TIMEOUT,
+       accept_unknown_keys: bool = False) -> dict[str, Any]:
+    """Start the local cloud of ``state_dir`` (or find it running) and return its ``up`` JSON.
+    ``accept_unknown_keys``: moto's way for credentials the cloud never issued (off: AWS's)."""
     state = StateDir(state_dir)
     if region is not None:
         _check_region(region)
@@ -88,9 +90,14 @@ def up(state_dir: str | os.PathLike[str], *, region: str | None = None,
                 raise LocalCloudError(
                     f"the local cloud at {state.path} is running in region {info.get('region')}, not "
                     f"{region}; run `pgiam localcloud down --state-dir {state.path}` first")
+            if bool(info.get("accept_unknown_keys")) != accept_unknown_keys:
+                running = "accepts" if info.get("accept_unknown_keys") else "refuses"
+                raise LocalCloudError(
+                    f"the local cloud at {state.path} is running and {running} unknown access keys; "
+                    f"run `pgiam localcloud down --state-dir {state.path}` first to change --accept-unknown-keys")
             return info
         _clean_stale(state)
-        return _start(state, region or DEFAULT_REGION, extensions, timeout)
+        return _start(state, region or DEFAULT_REGION, extensions, timeout, accept_unknown_keys)
 
 
 def _clean_stale(state: StateDir) -> None:
@@ -104,10 +111,13 @@ def _clean_stale(state: StateDir) -> None:
     state.clear()
 
 
-def _start(state: StateDir, region: str, extensions: Sequence[str], timeout: float) -> dict[str, Any]:
+def _start(state: StateDir, region: str, extensions: Sequence[str], timeout: float,
+           accept_unknown_keys: bool = False) -> dict[str, Any]:
     read_fd, write_fd = os.pipe()
     argv = [sys.executable, "-m", "pgiam.localcloud.daemon", "--state-dir", str(state.path),
             "--region", region, "--ready-fd", str(write_fd)]
+    if accept_unknown_keys:
+        argv.append("--accept-unknown-keys")
     for module in extensions:
         argv += ["--extension", module]
     # the daemon runs in the state directory (not wherever `up` ran, which may be removed), with
@@ -206,7 +216,19 @@ def require_running(state_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise LocalCloudError(f"{state.path} is not a local cloud state directory")
     info = running_info(state)
     if info is None:
+        orphans = left_running(state)
+        if orphans:
+            raise LocalCloudError(
+                f"the local cloud at {state.path} is not running, and its daemon left running: "
+                f"{', '.join(f'{record.name} (pid {record.pid})' for record in orphans)}; "
+                f"`pgiam localcloud up --state-dir {state.path}` stops them and starts afresh, "
+                f"`pgiam localcloud down --state-dir {state.path}` stops them")
         raise LocalCloudError(f"the local cloud at {state.path} is not running; "
                               f"run `pgiam localcloud up --state-dir {state.path}`")
     return info
+
+
+def left_running(state: StateDir) -> list[ProcessRecord]:
+    """Recorded processes (database servers) still running while no daemon serves ``state``."""
+    return [record for record in ProcessRegistry(state.processes_dir).records() if record.is_running()]
 

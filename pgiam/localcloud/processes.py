@@ -87,6 +87,14 @@ class ProcessRecord:
                 and process_state(self.pid) not in (None, "Z"))
 
 
+def signal_record(record: ProcessRecord, signum: int) -> None:
+    """Send ``signum`` to the recorded process (its group with ``kill_group``) if it is still the
+    recorded one."""
+    if not record.is_running():
+        return
+    _signal(record, signum)
+
+
 def _signal(record: ProcessRecord, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         if record.kill_group:

@@ -83,10 +83,13 @@ def sts_as(localcloud, credentials: dict[str, str]) -> Any:
                              session_token=credentials.get("SessionToken"))
 
 
-def test_admin_or_made_up_credentials_cannot_assume_a_role(localcloud, make_role):
+def test_made_up_credentials_cannot_assume_a_role_the_administrator_can(localcloud, make_role):
     role = make_role(trust_of({"AWS": ACCOUNT}))
-    assert error_code(lambda: localcloud.client("sts").assume_role(
-        RoleArn=role, RoleSessionName="s1")) == "InvalidClientTokenId"
+    made_up = localcloud.client("sts", access_key_id="AKIAPGIAMMADEUPKEY00", secret_access_key="x" * 40)
+    assert error_code(lambda: made_up.assume_role(RoleArn=role, RoleSessionName="s1")) == "InvalidClientTokenId"
+    # the administrator `up` created is an IAM user whose policy allows every action
+    assumed = localcloud.client("sts").assume_role(RoleArn=role, RoleSessionName="s1")["AssumedRoleUser"]
+    assert assumed["Arn"].endswith(":assumed-role/" + role.rsplit("/", 1)[1] + "/s1")
 
 
 def test_unsigned_assume_role_is_refused(localcloud, make_role):

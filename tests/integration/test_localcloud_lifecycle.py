@@ -125,6 +125,7 @@ def test_down_after_a_daemon_crash_stops_what_its_extensions_recorded(localcloud
     state_dir = localcloud_base_dir / unique_name("crash")
     cloud = LocalCloud.up(state_dir, extensions=["localcloud_probe_extension"])
     child = cloud.info["extensions"]["probe"]["child_pid"]
+    os.kill(cloud.info["watchdog_pid"], signal.SIGKILL)  # without it the child outlives the daemon
     os.kill(cloud.pid, signal.SIGKILL)
     assert wait_dead(cloud.pid)
     assert alive(child)  # in a session of its own: the crash did not take it along

@@ -122,7 +122,13 @@ def test_silent_clients_and_ldap_garbage_do_not_hold_up_the_next_login(
 def test_ldap_responder_refuses_a_direct_bind_without_a_valid_token(shared_cluster):
     from ldap3 import SIMPLE, Connection, Server
 
-    server = Server("127.0.0.1", port=_ldap_port(shared_cluster.cloud), connect_timeout=5)
+    import ssl
+
+    from ldap3 import Tls
+
+    tls = Tls(ca_certs_file=str(shared_cluster.cloud.ca_bundle), validate=ssl.CERT_REQUIRED)
+    server = Server("127.0.0.1", port=_ldap_port(shared_cluster.cloud), connect_timeout=5, use_ssl=True,
+                    tls=tls)
     dn = f"cn={APP_USER},ou={shared_cluster.resource_id},dc=pgiam-rds"
     for user, password in ((dn, "not-a-token"), ("cn=admin,dc=example", "secret")):
         connection = Connection(server, user=user, password=password, authentication=SIMPLE,
@@ -140,11 +146,12 @@ def test_down_after_a_daemon_crash_stops_the_servers_and_removes_their_data(loca
     record = json.loads((cloud.state_dir / "processes" / "rds-cluster-orphan.json").read_text())
     postmaster, data = record["pid"], Path(record["paths"][0])
     assert data.is_dir() and not data.is_relative_to(cloud.state_dir)
+    os.kill(cloud.info["watchdog_pid"], signal.SIGKILL)  # no watchdog: the server outlives its daemon
     os.kill(cloud.pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while process_state(cloud.pid) not in (None, "Z") and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert process_state(postmaster) not in (None, "Z")  # the server outlived its daemon
+    assert process_state(postmaster) not in (None, "Z")
     cloud.down()
     assert process_state(postmaster) in (None, "Z")  # an orphan's zombie waits for init to reap it
     assert not data.exists()

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
 import random
+import ssl
 import subprocess
 import threading
 from collections.abc import Mapping
@@ -69,6 +71,23 @@ class IamLogins:
                      verdict.code, shown(user), target.name, resource_id, verdict.access_key_id or "-",
                      verdict.detail)
         return verdict.accepted
+
+
+def checker_tls_context(cloud: Any) -> ssl.SSLContext:
+    """The LDAP responder's TLS: a certificate from the local CA for ``127.0.0.1`` (the address
+    ``pg_hba.conf`` names, checked by the servers' libldap), the key only in the daemon's memory
+    and a 0600 file of the extension's directory. TLS 1.3 only: one round trip fewer per login."""
+    directory = cloud.directory(NAME)
+    certificate, private_key = cloud.ca.issue_server_certificate([], [LOOPBACK_V4])
+    cert_file, key_file = directory / "checker.pem", directory / "checker-key.pem"
+    cert_file.write_bytes(certificate)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(private_key)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.load_cert_chain(str(cert_file), str(key_file))
+    return context
 
 
 class ServerPool:
@@ -132,7 +151,7 @@ class ServerPool:
                        resource_id=request.resource_id, certificate_pem=certificate,
                        private_key_pem=private_key),
             template, self.cloud.processes, ldap_host=LOOPBACK_V4, ldap_port=self.ldap_port,
-            placement=placement, client_networks=CLIENT_NETWORKS)
+            placement=placement, client_networks=CLIENT_NETWORKS, ldap_ca_file=str(self.cloud.ca_bundle))
         server.start(attempts=5)
         with self._lock:
             self._servers[request.resource_id] = server
@@ -180,7 +199,8 @@ class RdsExtension:
 
     def start(self, cloud: Any) -> None:
         self.model = RdsModel(cloud.region, cloud.account_id, cloud.partition)
-        self.responder = LdapResponder(IamLogins(self.model, IdentityKeys(cloud.identity)))
+        self.responder = LdapResponder(IamLogins(self.model, IdentityKeys(cloud.identity)),
+                                       host=LOOPBACK_V4, tls=checker_tls_context(cloud))
         ldap_port = self.responder.start()
         self.hosts_file = cloud.directory(NAME) / HOSTS_FILE
         write_hosts(self.hosts_file, [])

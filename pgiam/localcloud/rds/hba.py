@@ -5,7 +5,9 @@ Who may log in how, as on RDS:
 
 * members of ``rds_iam`` only over TLS, only with an IAM token as the password: PostgreSQL's
   ``ldap`` method in simple-bind mode asks the local cloud's LDAP responder, which runs the token
-  check. The bind DN carries the user and the resource id the IAM policy names
+  check, over ``ldaps`` (``ldapscheme=ldaps``): the server's libldap verifies the responder's
+  certificate against the local CA, so nothing else that binds the responder's port can admit
+  a login. The bind DN carries the user and the resource id the IAM policy names
   (``cn=<user>,ou=<resource id>,dc=pgiam-rds``); the same roles over plain TCP are rejected;
 * every other role with its SCRAM password, over TLS or not (Aurora PostgreSQL's default
   ``rds.force_ssl`` is 0);
@@ -43,6 +45,7 @@ class AccessRules:
     ldap_port: int
     resource_id: str
     admin_os_users: Sequence[str]
+    ldap_tls: bool = True
 
 
 def _cidr(address: str) -> str:
@@ -67,7 +70,8 @@ def parse_bind_dn(dn: str) -> tuple[str, str] | None:
 
 
 def render_pg_hba(rules: AccessRules) -> str:
-    ldap = (f'ldap ldapserver={rules.ldap_host} ldapport={rules.ldap_port} '
+    scheme = "ldaps" if rules.ldap_tls else "ldap"
+    ldap = (f'ldap ldapserver={rules.ldap_host} ldapport={rules.ldap_port} ldapscheme={scheme} '
             f'ldapprefix="{DN_PREFIX}" ldapsuffix="{ldap_suffix(rules.resource_id)}"')
     lines = ["# written by pgiam localcloud: RDS-like authentication (see pgiam/localcloud/rds/hba.py)",
              f"local   all  {ADMIN_ROLE}  peer map={IDENT_MAP}",

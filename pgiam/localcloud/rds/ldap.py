@@ -4,6 +4,18 @@ token) to an injected ``authenticate``, and answers success (0) or invalidCreden
 no diagnostic message. An UnbindRequest, anything else, garbage, an oversized message or a
 silent client closes the connection; other connections are served meanwhile.
 
+The responder speaks LDAP over TLS (``ldaps``, the TLS handshake first) when given a server
+context: PostgreSQL's ``pg_hba.conf`` names ``ldapscheme=ldaps`` and its libldap verifies the
+certificate against the local CA (``LDAPTLS_CACERT``, ``LDAPTLS_REQCERT=demand`` in the
+postmaster's environment), so a process that binds the port while the daemon is gone cannot
+answer "success" for a login: the database accepts only what this checker accepted.
+
+Capacity: idle connections are cheap (asyncio), but bounded. When a connection arrives at the
+limit, the connection that has been idle longest (no byte received for the longest time: a
+flood's sockets, not a login in progress, which sends its bind within milliseconds) is closed to
+make room; only when none can be closed is the new one refused, and the log says so, naming the
+lack of capacity. Every read has a deadline (``read_timeout``), the TLS handshake included.
+
 LDAP messages are BER. The framing (tag and length of the outer SEQUENCE) is read first, so that
 the size is known and bounded before the body is buffered; :mod:`.ldap_messages` decodes and
 encodes the messages themselves (why by hand: see there).
@@ -18,8 +30,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import ssl
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from pgiam.localcloud.rds.hba import parse_bind_dn
 from pgiam.localcloud.rds.ldap_messages import BindRequest, MalformedMessage, bind_response, decode_request
@@ -30,7 +45,7 @@ log = logging.getLogger("pgiam.localcloud.rds.ldap")
 MAX_MESSAGE_BYTES = 72 * 1024
 READ_TIMEOUT = 5.0
 MAX_MESSAGES_PER_CONNECTION = 4
-MAX_CONNECTIONS = 256
+MAX_CONNECTIONS = 1024
 SUCCESS = 0
 PROTOCOL_ERROR = 2
 AUTH_METHOD_NOT_SUPPORTED = 7
@@ -65,14 +80,28 @@ def frame(buffer: bytes) -> tuple[int, int] | None:
     return 2 + count, int.from_bytes(buffer[2:2 + count], "big")
 
 
+@dataclass(eq=False)
+class Connection:
+    """One open connection: its task, and when it last received a byte (or was accepted)."""
+
+    task: asyncio.Task
+    peer: str
+    last_activity: float = field(default_factory=time.monotonic)
+
+    def touch(self) -> None:
+        self.last_activity = time.monotonic()
+
+
 class MessageReader:
     """Whole LDAP messages from a stream, each at most ``limit`` bytes, read in as few reads as
     the peer's writes allow."""
 
-    def __init__(self, reader: asyncio.StreamReader, limit: int = MAX_MESSAGE_BYTES) -> None:
+    def __init__(self, reader: asyncio.StreamReader, limit: int = MAX_MESSAGE_BYTES,
+                 on_data: Callable[[], None] | None = None) -> None:
         self.reader = reader
         self.limit = limit
         self.buffer = bytearray()
+        self.on_data = on_data
 
     async def next(self) -> bytes | None:
         """The next message, or None at a clean end of stream."""
@@ -94,6 +123,8 @@ class MessageReader:
                 if self.buffer:
                     raise FramingError("truncated message")
                 return None
+            if self.on_data is not None:
+                self.on_data()
             self.buffer += chunk
 
 
@@ -101,21 +132,24 @@ class LdapResponder:
     """An LDAP server on a loopback port that only knows simple binds."""
 
     def __init__(self, authenticate: Authenticate, *, host: str = "127.0.0.1", port: int = 0,
-                 read_timeout: float = READ_TIMEOUT) -> None:
+                 read_timeout: float = READ_TIMEOUT, tls: ssl.SSLContext | None = None,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         self.authenticate = authenticate
         self.host = host
         self.requested_port = port
         self.read_timeout = read_timeout
+        self.tls = tls
+        self.max_connections = max_connections
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
-        self._connections: set[asyncio.Task] = set()
+        self._connections: dict[asyncio.Task, Connection] = {}
 
     def start(self) -> int:
         """Bind and serve from a background thread; returns the port."""
         self._server = self._loop.run_until_complete(asyncio.start_server(
-            self._serve, self.host, self.requested_port, limit=MAX_MESSAGE_BYTES, backlog=256))
+            self._serve, self.host, self.requested_port, limit=MAX_MESSAGE_BYTES, backlog=1024))
         self.port = int(self._server.sockets[0].getsockname()[1])
         self._thread = threading.Thread(target=self._loop.run_forever, name="rds-ldap", daemon=True)
         self._thread.start()
@@ -128,9 +162,10 @@ class LdapResponder:
         async def shutdown() -> None:
             assert self._server is not None
             self._server.close()
-            for task in list(self._connections):
+            tasks = list(self._connections)
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self._server.wait_closed()
 
         try:
@@ -142,29 +177,50 @@ class LdapResponder:
         self._thread = None
         self._loop.close()
 
+    def _make_room(self) -> bool:
+        """At the limit: close the longest-idle connection; False if there is none to close."""
+        if not self._connections:
+            return False
+        oldest = min(self._connections.values(), key=lambda connection: connection.last_activity)
+        del self._connections[oldest.task]
+        oldest.task.cancel()
+        log.warning("LDAP: %d connections open (the limit); closed the one idle longest (%.1f s, from %s) "
+                    "to serve a new one", self.max_connections, time.monotonic() - oldest.last_activity,
+                    oldest.peer)
+        return True
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        peer = writer.get_extra_info("peername")
+        connection = Connection(task, f"{peer[0]}:{peer[1]}" if peer else "?")
         try:
-            if len(self._connections) > MAX_CONNECTIONS:
-                log.warning("LDAP: more than %d connections; closing the newest", MAX_CONNECTIONS)
+            if len(self._connections) >= self.max_connections and not self._make_room():
+                log.warning("LDAP: refusing a connection for lack of capacity: %d connections open, none "
+                            "idle; the login it carries fails", len(self._connections))
                 return
-            await self._conversation(reader, writer)
+            self._connections[task] = connection
+            if self.tls is not None:
+                await writer.start_tls(self.tls, ssl_handshake_timeout=self.read_timeout)
+                connection.touch()
+            await self._conversation(reader, writer, connection)
         except FramingError as exc:
             log.info("LDAP: closing a connection that sent no valid message (%s)", exc)
         except MalformedMessage as exc:
             log.info("LDAP: closing a connection whose message does not decode (%s)", exc)
         except asyncio.TimeoutError:
             log.info("LDAP: closing a connection silent for %.0f s", self.read_timeout)
+        except ssl.SSLError as exc:
+            log.info("LDAP: closing a connection whose TLS handshake failed (%s)", exc.reason or exc)
         except (ConnectionError, asyncio.CancelledError):
-            pass  # the peer went away, or the responder is stopping
+            pass  # the peer went away, it was closed to make room, or the responder is stopping
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
 
-    async def _conversation(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        messages = MessageReader(reader)
+    async def _conversation(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                            connection: Connection) -> None:
+        messages = MessageReader(reader, on_data=connection.touch)
         for _ in range(MAX_MESSAGES_PER_CONNECTION):
             async with asyncio.timeout(self.read_timeout):
                 data = await messages.next()

@@ -245,17 +245,27 @@ def _set_password(cursor: Any, role: str, password: str) -> None:
     cursor.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(sql.Identifier(role)), (verifier,))
 
 
-def server_environment(home: Path) -> dict[str, str]:
-    """A clean environment for the postmaster. Two variables matter for login speed: every
-    backend initialises libldap for its LDAP bind, and by default that loads all of Cyrus SASL's
-    plugins (about ten shared objects and libdb) and reads ldap.conf and ~/.ldaprc; a simple bind
-    needs none of it. ``SASL_PATH`` points at an empty directory, ``LDAPNOINIT`` skips the files."""
-    return {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC",
-            "HOME": str(home), "LDAPNOINIT": "1", "SASL_PATH": str(home / "no-sasl-plugins")}
+def server_environment(home: Path, ldap_ca_file: str | None = None) -> dict[str, str]:
+    """A clean environment for the postmaster. Every backend initialises libldap for its LDAP
+    bind, and by default that loads all of Cyrus SASL's plugins (about ten shared objects and
+    libdb); a simple bind needs none of it: ``SASL_PATH`` points at an empty directory.
+
+    With ``ldap_ca_file`` (the checker speaks ``ldaps``, see :mod:`.hba`), libldap verifies the
+    checker's certificate against that CA only: ``LDAPTLS_CACERT``, an empty ``LDAPTLS_CACERTDIR``
+    and ``LDAPTLS_REQCERT=demand`` (the environment overrides ldap.conf and ldaprc, which libldap
+    reads first). Without it, ``LDAPNOINIT`` skips those files."""
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC",
+           "HOME": str(home), "SASL_PATH": str(home / "no-sasl-plugins")}
+    if ldap_ca_file is None:
+        env["LDAPNOINIT"] = "1"
+    else:
+        env.update({"LDAPTLS_CACERT": ldap_ca_file, "LDAPTLS_CACERTDIR": str(home / "no-sasl-plugins"),
+                    "LDAPTLS_REQCERT": "demand"})
+    return env
 
 
 def _start_postmaster(bin_dir: Path, data_dir: Path, log_file: Path, user: ServerUser,
-                      ) -> subprocess.Popen:
+                      ldap_ca_file: str | None = None) -> subprocess.Popen:
     home = log_file.parent
     (home / "no-sasl-plugins").mkdir(exist_ok=True)
     with open(log_file, "ab") as log:
@@ -263,7 +273,7 @@ def _start_postmaster(bin_dir: Path, data_dir: Path, log_file: Path, user: Serve
             os.chown(log_file, user.uid, user.gid)
         return subprocess.Popen([str(bin_dir / "postgres"), "-D", str(data_dir)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                env=server_environment(home),
+                                env=server_environment(home, ldap_ca_file),
                                 start_new_session=True, **user.popen_options())
 
 
@@ -344,12 +354,13 @@ class PostgresServer:
 
     def __init__(self, spec: ServerSpec, template: Template, recorder: ProcessRecorder, *,
                  ldap_host: str, ldap_port: int, placement: Placement | None = None,
-                 client_networks: Sequence[str] | None = None) -> None:
+                 client_networks: Sequence[str] | None = None, ldap_ca_file: str | None = None) -> None:
         self.spec = spec
         self.template = template
         self.recorder = recorder
         self.ldap_host = ldap_host
         self.ldap_port = ldap_port
+        self.ldap_ca_file = ldap_ca_file  # the checker speaks ldaps, verified against this CA
         self.placement = placement
         self.addresses = loopback_addresses()
         # Who may connect (pg_hba.conf): the listen addresses by default; a server on endpoint
@@ -412,7 +423,8 @@ class PostgresServer:
         user.write_private(self.data_dir / "server.crt", self.spec.certificate_pem)
         user.write_private(self.data_dir / "server.key", self.spec.private_key_pem)
         rules = AccessRules(addresses=self.client_networks or self.addresses, ldap_host=self.ldap_host, ldap_port=self.ldap_port,
-                            resource_id=self.spec.resource_id, admin_os_users=user.admin_os_users())
+                            resource_id=self.spec.resource_id, admin_os_users=user.admin_os_users(),
+                            ldap_tls=self.ldap_ca_file is not None)
         user.write_private(self.data_dir / "pg_hba.conf", render_pg_hba(rules).encode("utf-8"))
         user.write_private(self.data_dir / "pg_ident.conf",
                            render_pg_ident(rules.admin_os_users).encode("utf-8"))
@@ -423,7 +435,7 @@ class PostgresServer:
 
     def _start_postmaster(self) -> None:
         self.process = _start_postmaster(self.template.bin_dir, self.data_dir, self.log_file,
-                                         self.template.user)
+                                         self.template.user, self.ldap_ca_file)
         self.recorder.register(self.record, self.process.pid, stop_signal=signal.SIGINT, kill_group=True,
                                paths=[self.base], grace_seconds=STOP_GRACE_SECONDS)
         try:
