@@ -119,6 +119,7 @@ def load_handlers() -> None:
         aws_ec2,
         aws_iam,
         aws_rds,
+        aws_vpc,
         data_sources,
         eks,
         kubernetes,
