@@ -64,8 +64,28 @@ def run_sa_token(args: argparse.Namespace) -> int:
     except InvalidTokenRequest as exc:
         option = OPTION_OF_FIELD.get(exc.field, exc.field)
         raise PgiamError(f"{option}: {str(exc).split(': ', 1)[1]}") from None
-    sys.stdout.write(token + "\n")
+    if args.output is None:
+        sys.stdout.write(token + "\n")
+        return 0
+    write_token_file(args.output, token)
     return 0
+
+
+def write_token_file(path: str, token: str) -> None:
+    """The bare token, as the kubelet writes a projected token: no trailing newline (boto3's
+    web-identity provider sends the file's bytes as they are, and a JWT holds no white space),
+    mode 0600, replaced atomically so a reader never sees half a token."""
+    import os
+    import tempfile
+
+    target = os.path.abspath(path)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=".sa-token-", dir=os.path.dirname(target))
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(token)
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise PgiamError(f"--output {path}: {exc.strerror or exc}") from None
 
 
 def _state_dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -105,4 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     token.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, metavar="SECONDS",
                        help=f"lifetime, {MIN_TTL_SECONDS}..{MAX_TTL_SECONDS} (default {DEFAULT_TTL_SECONDS})")
     token.add_argument("--pod", default=None, metavar="NAME", help="pod name for the kubernetes.io claim")
+    token.add_argument("--output", default=None, metavar="FILE",
+                       help="write the bare token (no newline, mode 0600) to FILE, as the kubelet writes "
+                            "AWS_WEB_IDENTITY_TOKEN_FILE; default: print it with a newline")
     token.set_defaults(func=run_sa_token)

@@ -6,7 +6,8 @@ What is checked, in AWS's order: the parameters (``ValidationError``); the token
 with RS256 (``alg`` ``none``, HMAC and every other algorithm refused); an IAM OIDC provider's URL
 equals ``iss`` without its scheme; the signature verifies with the key the issuer's JWKS names
 by ``kid``; ``exp``, ``nbf`` and ``iat`` hold within 300 s (IAM's documented allowance for clock
-skew past ``exp``; ``ExpiredTokenException`` for an expired token); ``aud`` holds one of the
+skew past ``exp``; ``ExpiredTokenException`` for an expired token), and ``iat`` is at most 24 h
+ago (``ExpiredTokenException`` "Token too old"); ``aud`` holds one of the
 provider's client ids; the role exists in this account and its trust policy, evaluated with
 :mod:`pgiam.iam` for the principal ``Federated: <provider ARN>``, allows
 ``sts:AssumeRoleWithWebIdentity``; ``DurationSeconds`` is within the role's
@@ -52,6 +53,11 @@ from pgiam.localcloud.oidc import without_scheme
 ACTION = "sts:AssumeRoleWithWebIdentity"
 ALLOWED_ALGORITHMS = ("RS256",)
 CLOCK_SKEW_SECONDS = 300
+# AWS STS refuses a web-identity token issued too long ago even while its exp is ahead
+# (ExpiredTokenException "Token too old: <seconds since iat>", seen for 153938 s and 441398 s);
+# AWS publishes no limit. 24 h: the longest an EKS-projected token lives (the pod identity
+# webhook's default expiration), so every token EKS hands a pod passes. See docs/localcloud.md.
+MAX_TOKEN_AGE_SECONDS = 86400
 DEFAULT_DURATION = 3600
 MIN_DURATION = 900
 MAX_DURATION = 43200
@@ -419,6 +425,9 @@ class StrictSts:
                            detail="exp is past, beyond the allowed clock skew")
         if (nbf is not None and now + self.clock_skew < nbf) or now + self.clock_skew < iat:
             raise invalid_token("nbf or iat is in the future", "The web identity token is not yet valid.")
+        if now - iat > MAX_TOKEN_AGE_SECONDS + self.clock_skew:
+            raise AwsError("ExpiredTokenException", f"Token too old: {int(now - iat)}",  # AWS's wording
+                           detail=f"iat is more than {MAX_TOKEN_AGE_SECONDS} s ago, though exp is ahead")
 
     @staticmethod
     def _matching_audience(claims: Mapping[str, Any], provider: OidcProvider) -> str:

@@ -67,3 +67,33 @@ def test_boto3_in_a_pod_of_another_service_account_is_refused(localcloud: LocalC
                                 "AWS_ENDPOINT_URL": localcloud.endpoint_url})
     assert result.returncode != 0
     assert "AccessDenied" in result.stderr and "Not authorized to perform sts:AssumeRoleWithWebIdentity" in result.stderr
+
+
+def sa_token_cli(cloud: LocalCloud, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pgiam", "localcloud", "sa-token", "--state-dir",
+                           str(cloud.state_dir), "--namespace", "demo", "--service-account", "demo-app", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_sa_token_output_file_is_the_bare_token_boto3_sends(localcloud: LocalCloud, irsa_role: str,
+                                                            tmp_path: Path) -> None:
+    redirected, written = tmp_path / "redirected", tmp_path / "written"
+    printed = sa_token_cli(localcloud)
+    assert printed.returncode == 0
+    redirected.write_text(printed.stdout)  # what `sa-token > FILE` leaves: the token and a newline
+    result = run_pod(tmp_path, {**webhook_env(localcloud, irsa_role, redirected),
+                                "AWS_ENDPOINT_URL": localcloud.endpoint_url})
+    assert result.returncode != 0 and "InvalidIdentityToken" in result.stderr  # a JWT holds no white space
+    assert sa_token_cli(localcloud, "--output", str(written)).returncode == 0
+    assert "\n" not in written.read_text() and written.read_text().count(".") == 2
+    assert oct(written.stat().st_mode & 0o777) == "0o600"
+    result = run_pod(tmp_path, {**webhook_env(localcloud, irsa_role, written),
+                                "AWS_ENDPOINT_URL": localcloud.endpoint_url})
+    assert result.returncode == 0, result.stderr
+    assert ":assumed-role/" in result.stdout
+
+
+def test_sa_token_output_to_a_missing_directory_is_one_clear_error(localcloud: LocalCloud, tmp_path: Path) -> None:
+    result = sa_token_cli(localcloud, "--output", str(tmp_path / "missing" / "token"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("pgiam localcloud: error: --output ") and "No such file" in result.stderr

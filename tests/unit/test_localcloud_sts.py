@@ -194,6 +194,14 @@ def test_expiry_is_allowed_five_minutes_of_skew_and_no_more(world: World) -> Non
     assert error.message == f"Token expired: current date/time {NOW} must be before the expiration date/time{NOW - 301}"
 
 
+def test_a_token_issued_over_a_day_ago_is_too_old_though_exp_is_ahead(world: World) -> None:
+    day, skew = 86400, 300
+    assert world.assume(world.token(ttl=7 * day, issued_at=NOW - day - skew))  # control: at the limit
+    error = world.refusal(world.token(ttl=7 * day, issued_at=NOW - day - skew - 1))
+    assert (error.code, error.status) == ("ExpiredTokenException", 400)
+    assert error.message == f"Token too old: {day + skew + 1}"
+
+
 def test_a_token_not_yet_valid_is_refused(world: World) -> None:
     assert world.assume(world.token(issued_at=NOW + 299))
     assert world.refusal(world.token(issued_at=NOW + 301)).code == "InvalidIdentityToken"
