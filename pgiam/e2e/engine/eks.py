@@ -21,6 +21,7 @@ from typing import Any
 
 from pgiam.e2e.engine.aws_api import delete_quietly, exists, region_for, tag_list, truthy
 from pgiam.e2e.engine.context import EngineContext
+from pgiam.e2e.engine.network import pod_network_env
 from pgiam.e2e.engine.resources import Created, CreateRequest, handles
 from pgiam.e2e.engine.state import ResourceEntry
 from pgiam.program.synth import ChildResource, eks_kubeconfig
@@ -95,7 +96,8 @@ class PulumiEksCluster:
         ca_data = (cluster.get("certificateAuthority") or {}).get("data") or \
             base64.b64encode(b"local").decode()
         config = eks_kubeconfig(name, endpoint, ca_data, region)
-        ctx.add_cluster(name, endpoint, network_env(ctx))
+        local = ctx.add_cluster(name, endpoint, network_env(ctx))
+        local.kubelet.pod_network = lambda env, directory: pod_network_env(ctx, name, env, directory)
         vpc_config = cluster.get("resourcesVpcConfig") or {}
         issuer = ctx.cloud.issuer_without_scheme
         eks_cluster = ChildResource("aws:eks/cluster:Cluster", f"{request.name}-eksCluster", name,

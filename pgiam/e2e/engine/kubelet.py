@@ -174,6 +174,9 @@ class Kubelet:
         self.root = root
         self.mint_token = mint_token
         self.network_env = dict(network_env)
+        # (pod env, pod directory) -> variables to add: the network check's say on what a pod
+        # reaches (pgiam.e2e.engine.network.pod_network_env); None: nothing is judged.
+        self.pod_network: Callable[[Mapping[str, str], Path], Mapping[str, str]] | None = None
         self.pods: dict[tuple[str, str], RunningPod] = {}
         self.services: dict[tuple[str, str], ServiceProxy] = {}
         self.workloads: dict[tuple[str, str], Workload] = {}
@@ -230,6 +233,8 @@ class Kubelet:
         for mount_path, volume, _ in container.mounts:
             if mount_path.rstrip("/") == "/tmp":
                 env["TMPDIR"] = volume_dirs[volume]
+        if self.pod_network is not None:
+            env.update(self.pod_network(env, directory))
         if argv is None:
             argv = [self._localise(part, container, volume_dirs) for part in container.argv]
             if tuple(container.argv) == tuple(container.image.entrypoint + container.image.cmd):
