@@ -160,3 +160,45 @@ def test_engine_version_difference_is_logged(rds_databases, rds_info, daemon_log
         pytest.fail("this check needs a server whose major version is not 16")
     assert (f"RDS cluster {database.identifier}: EngineVersion 16.4 requested (major 16), but the local "
             f"server is PostgreSQL {rds_info['server_version']}") in logged
+
+
+WRAPPER_CLIENT = textwrap.dedent("""
+    import json, sys
+    import psycopg
+    from aws_advanced_python_wrapper import AwsWrapperConnection
+    args = json.loads(sys.argv[1])
+    try:
+        conn = AwsWrapperConnection.connect(
+            psycopg.Connection.connect,
+            f"host={args['host']} port={args['port']} dbname={args['dbname']} user={args['user']} "
+            f"sslmode=verify-full sslrootcert={args['ca']}",
+            plugins="iam", wrapper_dialect="pg", iam_region=args["region"])
+    except Exception as error:
+        print(json.dumps({"error": f"{type(error).__name__}: {error}"}))
+    else:
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_user")
+            print(json.dumps({"login": cur.fetchone()[0]}))
+        conn.close()
+""")
+
+
+def test_aws_advanced_python_wrapper_iam_plugin_takes_the_endpoint_name(shared_cluster, app_credentials,
+                                                                        localcloud, rds_info):
+    """The wrapper's IAM plugin signs the token itself and refuses any host that is not an RDS or
+    Aurora endpoint (``localhost`` was what the local cloud answered before)."""
+    def run(host: str) -> dict:
+        env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **rds_info["env"],
+               "AWS_ACCESS_KEY_ID": app_credentials["AccessKeyId"],
+               "AWS_SECRET_ACCESS_KEY": app_credentials["SecretAccessKey"],
+               "AWS_SESSION_TOKEN": app_credentials["SessionToken"]}
+        args = {"host": host, "port": 5432, "dbname": DB_NAME, "user": APP_USER, "ca": str(localcloud.ca_bundle),
+                "region": localcloud.region}
+        done = subprocess.run([sys.executable, "-c", WRAPPER_CLIENT, json.dumps(args)], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert run(shared_cluster.host) == {"login": APP_USER}
+    refused = run("localhost")
+    assert "must be a valid RDS or Aurora endpoint" in refused.get("error", ""), refused
