@@ -112,3 +112,40 @@ def test_hosts_file_round_trips_and_has_no_comment_lines():
     assert "#" not in text  # nss_wrapper refuses the whole file for a comment line
     assert parse_hosts(text) == {e.name: e.address for e in endpoints}
     assert render_hosts([]) == ""
+
+
+@pytest.mark.parametrize("kind", ["cluster", "instance"])
+def test_server_certificates_verify_for_the_databases_names_and_not_for_others(kind):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
+    from pgiam.localcloud.ca import CertificateAuthority
+    from pgiam.localcloud.rds.extension import ServerPool
+    from pgiam.localcloud.rds.gateway import ServerRequest
+
+    names = EndpointNames("aws", "us-east-1", "123456789012")
+    authority = CertificateAuthority.create()
+    request = ServerRequest(name=f"{kind}-db1", resource_id="cluster-X", master_username="pgadmin",
+                            master_password=None, database_name=None, kind=kind, identifier="db1")
+    cert_pem, _ = authority.issue_server_certificate(ServerPool(None, 0, names).certificate_names(request))
+    certificate = x509.load_pem_x509_certificate(cert_pem)
+
+    def verifies(name: str) -> bool:
+        verifier = (PolicyBuilder().store(Store([authority.certificate]))
+                    .time(datetime.datetime.now(datetime.timezone.utc)).build_server_verifier(x509.DNSName(name)))
+        try:
+            verifier.verify(certificate, [])
+        except VerificationError:
+            return False
+        return True
+
+    own = ([names.cluster("db1"), names.reader("db1"), names.instance("db1-7"), names.cluster("renamed")]
+           if kind == "cluster" else [names.instance("db1")])
+    assert all(verifies(name) for name in own), own
+    other_account = EndpointNames("aws", "us-east-1", "210987654321")
+    assert not verifies("localhost")
+    assert not verifies(other_account.cluster("db1")) and not verifies(other_account.instance("db1"))
+    if kind == "instance":
+        assert not verifies(names.cluster("db1")) and not verifies(names.instance("db2"))
