@@ -52,6 +52,7 @@ SERVER_USER = "postgres"
 START_TIMEOUT = 30.0
 STOP_GRACE_SECONDS = 5.0
 SETTINGS_FILE = "pgiam-rds.conf"
+LDAP_CA_FILE = "ldap-ca.pem"  # the local CA, which signs the checker's ldaps certificate
 # Predefined roles that reach the server's files and programs (hence the OS user that runs every
 # local server, hence every other database of the local cloud). RDS never lets rds_superuser hold
 # them; PostgreSQL 15 lets any CREATEROLE role (the master user) grant them to itself. Marking them
@@ -428,6 +429,10 @@ class PostgresServer:
         user.write_private(self.data_dir / "pg_hba.conf", render_pg_hba(rules).encode("utf-8"))
         user.write_private(self.data_dir / "pg_ident.conf",
                            render_pg_ident(rules.admin_os_users).encode("utf-8"))
+        if self.ldap_ca_file is not None:
+            # the server user reads the CA from its own directory: the state directory's copy may
+            # sit under a private parent (/root, pytest's tmp_path) it cannot traverse
+            user.write_private(self.data_dir / LDAP_CA_FILE, Path(self.ldap_ca_file).read_bytes())
 
     def _write_settings(self) -> None:
         text = render_settings(port=self.port, addresses=self.addresses, socket_dir=str(self.socket_dir))
@@ -435,7 +440,8 @@ class PostgresServer:
 
     def _start_postmaster(self) -> None:
         self.process = _start_postmaster(self.template.bin_dir, self.data_dir, self.log_file,
-                                         self.template.user, self.ldap_ca_file)
+                                         self.template.user,
+                                         None if self.ldap_ca_file is None else str(self.data_dir / LDAP_CA_FILE))
         self.recorder.register(self.record, self.process.pid, stop_signal=signal.SIGINT, kill_group=True,
                                paths=[self.base], grace_seconds=STOP_GRACE_SECONDS)
         try:
