@@ -142,10 +142,10 @@ def test_server_certificates_verify_for_the_databases_names_and_not_for_others(k
         return True
 
     own = ([names.cluster("db1"), names.reader("db1"), names.instance("db1-7"), names.cluster("renamed")]
-           if kind == "cluster" else [names.instance("db1")])
+           if kind == "cluster" else [names.instance("db1"), names.instance("renamed")])
     assert all(verifies(name) for name in own), own
     other_account = EndpointNames("aws", "us-east-1", "210987654321")
     assert not verifies("localhost")
     assert not verifies(other_account.cluster("db1")) and not verifies(other_account.instance("db1"))
     if kind == "instance":
-        assert not verifies(names.cluster("db1")) and not verifies(names.instance("db2"))
+        assert not verifies(names.cluster("db1")) and not verifies(names.reader("db1"))

@@ -120,12 +120,12 @@ class ServerPool:
         return template
 
     def certificate_names(self, request: ServerRequest) -> list[str]:
-        """The server's DNS SANs: its endpoints' exact names, and for a cluster RDS's wildcards
-        (``*.cluster-<hash>...``, ``*.cluster-ro-<hash>...``, ``*.<hash>...``), which also cover
-        instances added later and renames."""
+        """The server's DNS SANs: its endpoints' exact names and RDS's wildcards
+        (``*.cluster-<hash>...``, ``*.cluster-ro-<hash>...`` for a cluster, ``*.<hash>...``),
+        which also cover instances added later and renames."""
         names = self.names
         if request.kind == "instance":
-            return [names.instance(request.identifier)]
+            return [names.instance(request.identifier), names.instance_wildcard()]
         return [names.cluster(request.identifier), names.reader(request.identifier),
                 f"*.cluster-{names.domain}", f"*.cluster-ro-{names.domain}", names.instance_wildcard()]
 
