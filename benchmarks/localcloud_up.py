@@ -42,7 +42,8 @@ def web_identity_calls(info: dict, state_dir: Path, calls: int) -> list[float]:
     from pgiam.localcloud.tokens import mint_token
 
     options = {"endpoint_url": info["endpoint_url"], "region_name": info["region"]}
-    iam = boto3.client("iam", aws_access_key_id="x", aws_secret_access_key="y", **options)
+    iam = boto3.client("iam", aws_access_key_id=info["admin"]["access_key_id"],
+                       aws_secret_access_key=info["admin"]["secret_access_key"], **options)
     provider = iam.create_open_id_connect_provider(Url=info["oidc"]["issuer"], ClientIDList=["sts.amazonaws.com"],
                                                    ThumbprintList=[info["oidc"]["thumbprint"]])
     key = info["oidc"]["issuer_host_path"]

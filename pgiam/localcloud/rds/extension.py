@@ -86,6 +86,7 @@ def checker_tls_context(cloud: Any) -> ssl.SSLContext:
         handle.write(private_key)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.num_tickets = 0  # each login is a new backend process: a session ticket is never reused
     context.load_cert_chain(str(cert_file), str(key_file))
     return context
 
