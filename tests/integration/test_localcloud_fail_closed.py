@@ -85,7 +85,8 @@ def start_decoy(port: int, tls: ssl.SSLContext | None) -> LdapResponder:
     threads may still be closing their sockets for a moment (its leader shows as a zombie first)."""
     deadline = time.monotonic() + 10
     while True:
-        decoy = LdapResponder(lambda user, resource_id, password: True, port=port, tls=tls)
+        options = {"tls": tls} if tls is not None else {}
+        decoy = LdapResponder(lambda user, resource_id, password: True, port=port, **options)
         try:
             assert decoy.start() == port
             return decoy
