@@ -13,6 +13,7 @@ carry tokens.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
@@ -110,9 +111,24 @@ class HandlerRegistry:
         return self._handlers.get((service.lower(), action_key(action)))
 
 
-# A JSON-protocol service names a refused credential otherwise than the Query protocol does (400
-# and ``{"__type": "UnrecognizedClientException", "message": ...}``: DynamoDB, KMS, Cognito, ECS, ...)
+# How each protocol names a refused credential, where it differs from the Query protocol's
+# InvalidClientTokenId (403): JSON (DynamoDB, KMS, Cognito, ECS, CloudWatch Logs) 400 and
+# REST-JSON (Lambda, EKS) 403, both UnrecognizedClientException; S3 InvalidAccessKeyId (403).
 JSON_ERROR_CODES = {"InvalidClientTokenId": ("UnrecognizedClientException", 400)}
+REST_JSON_ERROR_CODES = {"InvalidClientTokenId": ("UnrecognizedClientException", 403)}
+S3_ERROR_CODES = {"InvalidClientTokenId": ("InvalidAccessKeyId",
+                                           "The AWS Access Key Id you provided does not exist in our records.")}
+
+
+@functools.lru_cache(maxsize=256)
+def service_protocol(signing_name: str) -> str:
+    """botocore's protocol of the service signed for (``query`` when botocore does not know it)."""
+    import botocore.session
+
+    try:
+        return str(botocore.session.get_session().get_service_model(signing_name).protocol)
+    except Exception:  # an unknown service name: answered as the Query protocol would be
+        return "query"
 
 
 def is_json_protocol(environ: Mapping[str, Any]) -> bool:
@@ -122,15 +138,24 @@ def is_json_protocol(environ: Mapping[str, Any]) -> bool:
 
 def aws_error_response(error: AwsError, request_id: str, service: str | None,
                        environ: Mapping[str, Any] | None = None) -> Response:
-    """AWS's error answer: the Query protocol's XML, or the JSON protocol's document when the
-    request was one (``environ`` given)."""
-    if environ is not None and is_json_protocol(environ):
-        code, status = JSON_ERROR_CODES.get(error.code, (error.code, error.status))
+    """AWS's error answer: the Query protocol's XML, or, when the request (``environ`` given) was
+    of another protocol, that protocol's shape."""
+    headers = {"x-amzn-RequestId": request_id}
+    protocol = "json" if environ is not None and is_json_protocol(environ) else (
+        service_protocol(service) if environ is not None and service else "query")
+    if protocol in ("json", "rest-json"):
+        codes = JSON_ERROR_CODES if protocol == "json" else REST_JSON_ERROR_CODES
+        code, status = codes.get(error.code, (error.code, error.status))
         return Response(json.dumps({"__type": code, "message": error.message}), status=status,
-                        content_type="application/x-amz-json-1.1",
-                        headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": code})
+                        content_type="application/x-amz-json-1.1" if protocol == "json" else "application/json",
+                        headers={**headers, "x-amzn-ErrorType": code})
+    if protocol == "rest-xml" and error.code in S3_ERROR_CODES:
+        code, message = S3_ERROR_CODES[error.code]
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+                f"<RequestId>{request_id}</RequestId></Error>")
+        return Response(body, status=error.status, content_type="application/xml", headers=headers)
     return Response(error_xml(error, request_id, service), status=error.status,
-                    content_type="text/xml", headers={"x-amzn-RequestId": request_id})
+                    content_type="text/xml", headers=headers)
 
 
 def aws_result_response(service: str, action: str, result: Mapping[str, Any], request_id: str) -> Response:

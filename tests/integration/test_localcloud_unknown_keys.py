@@ -150,3 +150,13 @@ def test_accept_unknown_keys_is_explicit_and_loud(localcloud_base_dir, localclou
     finally:
         pgiam_localcloud("down", "--state-dir", str(state_dir))
     assert not os.path.exists(state_dir)
+
+
+@pytest.mark.parametrize("service, call, expected", [
+    ("s3", lambda client: client.list_buckets(), ("InvalidAccessKeyId", 403)),
+    ("eks", lambda client: client.list_clusters(), ("UnrecognizedClientException", 403)),
+])
+def test_made_up_keys_on_rest_protocols_get_their_error_shape(localcloud, service, call, expected):
+    call(localcloud.client(service))  # control
+    code, status, _ = refusal(lambda: call(localcloud.client(service, **MADE_UP)))
+    assert (code, status) == expected
