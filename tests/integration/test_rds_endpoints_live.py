@@ -132,7 +132,10 @@ def test_reader_token_logs_in_on_the_reader_and_other_databases_names_are_refuse
     rds = shared_cluster.cloud.client("rds")
     cluster = rds.describe_db_clusters(DBClusterIdentifier=shared_cluster.identifier)["DBClusters"][0]
     reader = cluster["ReaderEndpoint"]
-    assert as_pod(reader, 5432, APP_USER, credentials=app_credentials).get("login", [None])[0] == APP_USER
+    for endpoint in (reader, cluster["Endpoint"]):  # the log tells a reader token from a writer's
+        mark = daemon_log.mark()
+        assert as_pod(endpoint, 5432, APP_USER, credentials=app_credentials).get("login", [None])[0] == APP_USER
+        assert f"endpoint={endpoint}:5432 " in daemon_log.since(mark)
     other = rds_databases("cluster")
     for token_host in (other.host, "localhost", shared_cluster.address(), reader.upper() + ".example"):
         mark = daemon_log.mark()

@@ -129,6 +129,7 @@ def test_session_credentials_token_is_accepted_with_the_dbuser_arn_and_context(m
     verdict = check(mint(), keys)
     assert verdict.accepted, verdict
     assert (verdict.access_key_id, verdict.principal_arn) == (SESSION_KEY, ROLE_ARN)
+    assert verdict.endpoint == f"localhost:{PORT}"  # which endpoint the token named, for the log
     (request,) = keys.requests
     assert request.action == "rds-db:connect"
     assert request.resource == f"arn:aws:rds-db:{REGION}:{ACCOUNT}:dbuser:{RESOURCE_ID}/{USER}"

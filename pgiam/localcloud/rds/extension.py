@@ -63,9 +63,9 @@ class IamLogins:
         verdict = check_token(password, user=user, target=target, keys=self.keys,
                               now=datetime.now(timezone.utc))
         if verdict.accepted:
-            log.info("RDS IAM login accepted: user=%s database=%s (%s) access_key=%s principal=%s (%s)",
-                     shown(user), target.name, resource_id, verdict.access_key_id, verdict.principal_arn,
-                     verdict.detail)
+            log.info("RDS IAM login accepted: user=%s database=%s (%s) endpoint=%s access_key=%s "
+                     "principal=%s (%s)", shown(user), target.name, resource_id, verdict.endpoint,
+                     verdict.access_key_id, verdict.principal_arn, verdict.detail)
         else:
             log.info("RDS IAM login refused: reason=%s user=%s database=%s (%s) access_key=%s: %s",
                      verdict.code, shown(user), target.name, resource_id, verdict.access_key_id or "-",

@@ -156,6 +156,7 @@ class Verdict:
     detail: str
     access_key_id: str | None = None
     principal_arn: str | None = None
+    endpoint: str | None = None  # accepted: the endpoint name and port the token was signed for
 
     @property
     def code(self) -> str:
@@ -457,4 +458,5 @@ def check_token(token: str | bytes, *, user: str, target: ConnectTarget, keys: K
     except Refusal as refusal:
         return Verdict(False, refusal.reason, refusal.detail,
                        parsed.access_key_id if parsed is not None else None)
-    return Verdict(True, None, str(decision), key.access_key_id, key.principal_arn)
+    return Verdict(True, None, str(decision), key.access_key_id, key.principal_arn,
+                   f"{parsed.host}:{parsed.port}")
