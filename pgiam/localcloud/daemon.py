@@ -204,10 +204,11 @@ class Daemon:
         log.info("stopped")
 
 
-def start_watchdog(state: StateDir) -> subprocess.Popen:
+def spawn_watchdog(state: StateDir) -> tuple[subprocess.Popen, int]:
     """Start :mod:`pgiam.localcloud.watchdog` on a pipe whose only write end this process keeps
     (open until it exits, never written): when the daemon dies, however, the watchdog stops the
-    database servers. Its own session, so a SIGKILL of the daemon's process group spares it."""
+    database servers. Its own session, so a SIGKILL of the daemon's process group spares it.
+    Returns the process and the write end."""
     read_fd, write_fd = os.pipe()  # both close-on-exec: no server inherits the write end
     try:
         with open(state.log_file, "ab") as log_file:
@@ -216,20 +217,37 @@ def start_watchdog(state: StateDir) -> subprocess.Popen:
                  "--daemon-pid", str(os.getpid())],
                 stdin=read_fd, stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True,
                 close_fds=True)
+    except BaseException:
+        os.close(write_fd)
+        raise
     finally:
         os.close(read_fd)
-    _watchdog_pipe.append(write_fd)
+    return process, write_fd
 
-    def watch() -> None:
-        code = process.wait()
-        log.error("the watchdog (pid %d) exited with status %s: database servers would outlive a crash "
-                  "of this daemon", process.pid, code)
 
-    threading.Thread(target=watch, name="watchdog-reaper", daemon=True).start()
+def start_watchdog(state: StateDir, stopping: threading.Event) -> subprocess.Popen:
+    """The watchdog, and a thread that starts a new one whenever it exits while the daemon runs
+    (killed by someone: the servers must not be left without one)."""
+    process, write_fd = spawn_watchdog(state)
+
+    def keep_watching() -> None:
+        current, pipe = process, write_fd
+        while True:
+            code = current.wait()
+            if stopping.is_set():
+                return
+            log.error("the watchdog (pid %d) exited with status %s; starting another", current.pid, code)
+            os.close(pipe)
+            try:
+                current, pipe = spawn_watchdog(state)
+            except OSError:
+                log.exception("no watchdog: database servers would outlive a crash of this daemon")
+                return
+            log.info("watchdog restarted (pid %d)", current.pid)
+
+    threading.Thread(target=keep_watching, name="watchdog-keeper", daemon=True).start()
     return process
 
-
-_watchdog_pipe: list[int] = []  # the write end, held for the daemon's whole life
 
 
 def report(fd: int, data: dict[str, Any]) -> None:
@@ -251,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: daemon.stop_requested.set())
     log.info("starting (pid %d, region %s)", os.getpid(), args.region)
     try:
-        daemon.watchdog_pid = start_watchdog(state).pid
+        daemon.watchdog_pid = start_watchdog(state, daemon.stop_requested).pid
         info = daemon.build()
     except Exception as exc:
         log.exception("startup failed")

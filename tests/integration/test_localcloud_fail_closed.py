@@ -12,6 +12,7 @@ answer "success" to a direct bind)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -113,13 +114,19 @@ def direct_bind_succeeds(port: int, *, tls: bool) -> bool:
 
 @pytest.fixture
 def crashed_without_watchdog(private_cluster: RdsDatabase) -> Iterator[RdsDatabase]:
-    """The private cluster's daemon and its watchdog killed with SIGKILL: the server runs on."""
+    """The private cluster's daemon killed with SIGKILL while its watchdog is frozen (SIGSTOP: a
+    killed one would be restarted by the daemon): the server runs on without its checker."""
     cloud = private_cluster.cloud
     assert private_cluster.login(MASTER_USER, private_cluster.master_password)[0] == MASTER_USER
-    os.kill(cloud.info["watchdog_pid"], signal.SIGKILL)
-    os.kill(cloud.pid, signal.SIGKILL)
-    assert wait_for(lambda: gone(cloud.pid))
-    yield private_cluster
+    watchdog = cloud.info["watchdog_pid"]
+    os.kill(watchdog, signal.SIGSTOP)
+    try:
+        os.kill(cloud.pid, signal.SIGKILL)
+        assert wait_for(lambda: gone(cloud.pid))
+        yield private_cluster
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(watchdog, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("decoy_tls", [False, True], ids=["plain-ldap-decoy", "tls-decoy-of-another-ca"])
@@ -161,9 +168,21 @@ def test_killing_the_daemon_stops_its_database_servers(private_cluster):
     os.kill(cloud.pid, signal.SIGKILL)
     assert wait_for(lambda: gone(postmaster), 15), "the server outlived its daemon"
     assert wait_for(lambda: not data.exists(), 5)
-    assert "is gone; stopped what it left running: rds-cluster-failclosed" in Path(cloud.info["log"]).read_text()
+    assert wait_for(lambda: "is gone; stopped what it left running: rds-cluster-failclosed"
+                    in Path(cloud.info["log"]).read_text(), 5)
     status = pgiam_localcloud("status", "--state-dir", str(cloud.state_dir))
     assert status.returncode != 0 and "left running" not in status.stderr
+
+
+def test_a_killed_watchdog_is_replaced_and_the_servers_still_stop_with_the_daemon(private_cluster):
+    database, cloud = private_cluster, private_cluster.cloud
+    postmaster = server_pid(database)
+    os.kill(cloud.info["watchdog_pid"], signal.SIGKILL)
+    log = Path(cloud.info["log"])
+    assert wait_for(lambda: "watchdog restarted" in log.read_text(), 15)
+    assert database.login(MASTER_USER, database.master_password)[0] == MASTER_USER  # control
+    os.kill(cloud.pid, signal.SIGKILL)
+    assert wait_for(lambda: gone(postmaster), 15), "the server outlived its daemon"
 
 
 def test_valid_logins_work_under_an_idle_connection_flood(shared_cluster, connect_role, role_credentials,

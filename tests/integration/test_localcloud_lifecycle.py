@@ -125,15 +125,19 @@ def test_down_after_a_daemon_crash_stops_what_its_extensions_recorded(localcloud
     state_dir = localcloud_base_dir / unique_name("crash")
     cloud = LocalCloud.up(state_dir, extensions=["localcloud_probe_extension"])
     child = cloud.info["extensions"]["probe"]["child_pid"]
-    os.kill(cloud.info["watchdog_pid"], signal.SIGKILL)  # without it the child outlives the daemon
-    os.kill(cloud.pid, signal.SIGKILL)
-    assert wait_dead(cloud.pid)
-    assert alive(child)  # in a session of its own: the crash did not take it along
-    result = pgiam("down", "--state-dir", str(state_dir))
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["stopped"] == ["probe-sleeper"]
-    assert wait_dead(child)
-    assert not state_dir.exists()
+    watchdog = cloud.info["watchdog_pid"]
+    os.kill(watchdog, signal.SIGSTOP)  # frozen (a killed one is restarted): the child outlives the daemon
+    try:
+        os.kill(cloud.pid, signal.SIGKILL)
+        assert wait_dead(cloud.pid)
+        assert alive(child)  # in a session of its own: the crash did not take it along
+        result = pgiam("down", "--state-dir", str(state_dir))
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["stopped"] == ["probe-sleeper"]
+        assert wait_dead(child)
+        assert not state_dir.exists()
+    finally:
+        os.kill(watchdog, signal.SIGKILL)
 
 
 def test_up_on_a_stale_state_dir_cleans_it_and_starts_afresh(localcloud_factory) -> None:

@@ -146,15 +146,19 @@ def test_down_after_a_daemon_crash_stops_the_servers_and_removes_their_data(loca
     record = json.loads((cloud.state_dir / "processes" / "rds-cluster-orphan.json").read_text())
     postmaster, data = record["pid"], Path(record["paths"][0])
     assert data.is_dir() and not data.is_relative_to(cloud.state_dir)
-    os.kill(cloud.info["watchdog_pid"], signal.SIGKILL)  # no watchdog: the server outlives its daemon
-    os.kill(cloud.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while process_state(cloud.pid) not in (None, "Z") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert process_state(postmaster) not in (None, "Z")
-    cloud.down()
-    assert process_state(postmaster) in (None, "Z")  # an orphan's zombie waits for init to reap it
-    assert not data.exists()
+    watchdog = cloud.info["watchdog_pid"]
+    os.kill(watchdog, signal.SIGSTOP)  # frozen (a killed one is restarted): the server outlives its daemon
+    try:
+        os.kill(cloud.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while process_state(cloud.pid) not in (None, "Z") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process_state(postmaster) not in (None, "Z")
+        cloud.down()
+        assert process_state(postmaster) in (None, "Z")  # an orphan's zombie waits for init to reap it
+        assert not data.exists()
+    finally:
+        os.kill(watchdog, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("role", SERVER_ACCESS_ROLES)
