@@ -40,7 +40,13 @@ from pgiam.localcloud.oidc import without_scheme
 log = logging.getLogger("pgiam.localcloud.authz")
 SELF_AUTHENTICATING = {("sts", "assumerole"), ("sts", "assumerolewithwebidentity"), ("sts", "assumerolewithsaml")}
 UNSIGNED_ALLOWED = {("sts", "assumerolewithwebidentity"), ("sts", "assumerolewithsaml")}
-MOTO_API_PREFIX = "/moto-api"
+
+def is_moto_api(environ: Any) -> bool:
+    """A request moto would route to its own API: a path with ``/moto-api`` anywhere (however
+    many slashes lead it) or the ``motoapi.amazonaws.com`` host."""
+    path = str(environ.get("PATH_INFO", "")) + str(environ.get("RAW_URI", ""))
+    return "/moto-api" in path.lower() or "motoapi" in str(environ.get("HTTP_HOST", "")).lower()
+
 # SigV4 signing names whose IAM action prefix differs
 IAM_PREFIX_OF_SIGNING_NAME = {"monitoring": "cloudwatch", "email": "ses"}
 AUTHORIZED_SERVICES = frozenset({"iam", "rds"})
@@ -90,7 +96,7 @@ class KnownCallerAuthorizer:
     def __call__(self, request: AwsRequest) -> None:
         service, action = request.service, request.action
         key = (service, action_key(action or ""))
-        if str(request.environ.get("PATH_INFO", "")).startswith(MOTO_API_PREFIX):
+        if is_moto_api(request.environ):
             if self.accept_unknown_keys:
                 return
             raise AwsError("AccessDenied", "moto's /moto-api is not served by a strict local cloud", 403)

@@ -120,8 +120,10 @@ def test_session_credentials_are_held_to_their_policies_beyond_iam_and_rds(local
 
 
 def test_motos_own_api_is_not_served(localcloud):
-    for path in ("/moto-api/data.json", "/moto-api/reset"):
-        request = urllib.request.Request(localcloud.endpoint_url + path, method="POST" if "reset" in path else "GET")
+    for path, host in (("/moto-api/data.json", None), ("/moto-api/reset", None), ("//moto-api/reset", None),
+                       ("/moto-api/reset", "motoapi.amazonaws.com")):
+        request = urllib.request.Request(localcloud.endpoint_url + path, method="POST" if "reset" in path else "GET",
+                                         headers={"Host": host} if host else {})
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.code == 403
