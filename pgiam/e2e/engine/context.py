@@ -17,6 +17,9 @@ from pgiam.e2e.engine.kube import ClusterModel, KubeError
 from pgiam.e2e.engine.kubelet import Kubelet, TokenMinter
 from pgiam.e2e.engine.state import EngineState
 
+# the key under which a Kubernetes provider's record names the local cluster it reaches
+CLUSTER_KEY = "__cluster"
+
 DEFAULT_TAGS_KEY = "aws:defaultTags"
 
 
@@ -153,8 +156,6 @@ class EngineContext:
                         "objects only in EKS clusters of the same stack")
 
     def cluster_for_provider(self, provider_id: str, type_: str, name: str) -> LocalCluster:
-        from pgiam.e2e.engine.providers import CLUSTER_KEY
-
         provider = self.providers.get(provider_id)
         if provider is None or CLUSTER_KEY not in provider:
             raise KubeError(f"{type_} {name!r} uses the default Kubernetes provider: the local "

@@ -15,7 +15,8 @@ from pathlib import Path
 from pgiam.e2e.engine import processes
 from pgiam.e2e.engine.aws_api import exists
 from pgiam.e2e.engine.context import EngineContext
-from pgiam.e2e.engine.resources import HANDLERS, DeferredToServer, load_handlers
+from pgiam.e2e.engine.catalog import handler_of_entry
+from pgiam.e2e.engine.resources import DeferredToServer
 from pgiam.e2e.engine.state import EngineState, ResourceEntry, destroy_order
 from pgiam.e2e.naming import STACK_TAG
 
@@ -49,7 +50,6 @@ def remove_directories(state: EngineState) -> None:
 
 def destroy(ctx: EngineContext, log: Callable[[str], None] = lambda line: None
             ) -> DestroyOutcome:
-    load_handlers()
     outcome = DestroyOutcome()
     for entry in list(destroy_order(ctx.state.resources())):
         if entry.status != "created":
@@ -57,7 +57,7 @@ def destroy(ctx: EngineContext, log: Callable[[str], None] = lambda line: None
                 "delete (the cloud check below looks for leftovers)")
             ctx.state.forget(entry)
             continue
-        handler = HANDLERS.get(entry.type)
+        handler = handler_of_entry(entry.type)
         try:
             if handler is None:
                 raise RuntimeError(f"no handler for {entry.type}")
@@ -81,10 +81,9 @@ def destroy(ctx: EngineContext, log: Callable[[str], None] = lambda line: None
 
 def still_existing(ctx: EngineContext, entries: list[ResourceEntry]) -> list[str]:
     """The entries whose resource the cloud still reports (their handler's ``exists``)."""
-    load_handlers()
     left = []
     for entry in entries:
-        handler = HANDLERS.get(entry.type)
+        handler = handler_of_entry(entry.type)
         if handler is not None and entry.status == "created" and handler.exists(ctx, entry):
             left.append(f"{entry.key} ({entry.id})")
     return left

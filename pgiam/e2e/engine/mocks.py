@@ -19,13 +19,12 @@ from pulumi.runtime import Mocks
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from pgiam.e2e.engine.context import EngineContext
+from pgiam.e2e.engine.catalog import data_source_for, handler_for, is_handled
 from pgiam.e2e.engine.resources import (
     CreateRequest,
     EngineError,
     UnknownResourceType,
-    data_source_for,
-    handler_for,
-    is_handled,
+    provider_id,
 )
 from pgiam.program.mocks import resolve_child_references, unwrap_secrets
 
@@ -33,11 +32,6 @@ from pgiam.program.mocks import resolve_child_references, unwrap_secrets
 class DeployCancelled(EngineError):
     def __init__(self, name: str) -> None:
         super().__init__(f"deploy cancelled before {name!r} was created")
-
-
-def provider_id(reference: str) -> str:
-    """``urn:...::name::<id>`` -> ``<id>``."""
-    return reference.rsplit("::", 1)[-1] if reference else ""
 
 
 class EngineMocks(Mocks):

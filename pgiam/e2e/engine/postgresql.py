@@ -23,7 +23,7 @@ from typing import Any
 
 from pgiam.e2e.engine.aws_api import truthy
 from pgiam.e2e.engine.context import EngineContext
-from pgiam.e2e.engine.mocks import provider_id as provider_id_of
+from pgiam.e2e.engine.resources import provider_id as provider_id_of
 from pgiam.e2e.engine.resources import (
     Created,
     CreateRequest,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from pgiam.e2e.engine.context import EngineContext
+from pgiam.e2e.engine.context import CLUSTER_KEY, EngineContext
 from pgiam.e2e.engine.resources import Created, CreateRequest, handles
 from pgiam.e2e.engine.state import ResourceEntry
 
@@ -15,8 +15,6 @@ from pgiam.e2e.engine.state import ResourceEntry
 # where to go; credentials are not among them).
 _KEEP = ("region", "host", "port", "database", "username", "sslmode", "sslrootcert",
          "superuser")
-# The name of the local cluster a Kubernetes provider points at, among its remembered inputs.
-CLUSTER_KEY = "__cluster"
 
 
 class _Provider:

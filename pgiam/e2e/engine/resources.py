@@ -3,8 +3,9 @@
 ``exists`` (used to verify teardown), and data source token -> an answer function.
 
 Handlers live in modules named for their service (``aws_ec2``, ``aws_iam``, ``aws_rds``,
-``eks``, ``postgresql``, ``kubernetes``) and register with :func:`handles` / :func:`answers`.
-A type nobody registered is refused by :class:`UnknownResourceType`, naming it: a program that
+``eks``, ``postgresql``, ``kubernetes``) and register with :func:`handles` / :func:`answers`;
+this module is the contract below them and imports none of them (``catalog`` loads them and
+answers look-ups). A type nobody registered is refused by :class:`UnknownResourceType`, naming it: a program that
 needs something the engine cannot make must fail at deploy, never pass by skipping it.
 """
 
@@ -113,37 +114,6 @@ def answers(*tokens: str) -> Callable[[DataSource], DataSource]:
     return register
 
 
-def load_handlers() -> None:
-    """Import every handler module (each registers itself)."""
-    from pgiam.e2e.engine import (  # noqa: F401
-        aws_ec2,
-        aws_iam,
-        aws_rds,
-        aws_vpc,
-        data_sources,
-        eks,
-        kubernetes,
-        postgresql,
-        providers,
-    )
-
-
-def handler_for(type_: str, name: str) -> Handler:
-    load_handlers()
-    handler = HANDLERS.get(type_)
-    if handler is None:
-        raise UnknownResourceType(type_, name)
-    return handler
-
-
-def data_source_for(token: str) -> DataSource:
-    load_handlers()
-    found = DATA_SOURCES.get(token)
-    if found is None:
-        raise UnknownDataSource(token)
-    return found
-
-
-def is_handled(type_: str) -> bool:
-    load_handlers()
-    return type_ in HANDLERS
+def provider_id(reference: str) -> str:
+    """A provider reference ``urn:...::name::<id>`` -> ``<id>``."""
+    return reference.rsplit("::", 1)[-1] if reference else ""
