@@ -228,10 +228,14 @@ class Progress:
             verdict += f" at step {report.failed_step}: {report.reason}"
         if report.signal:
             verdict += f" (received {report.signal})"
-        lines.append(f"result: {verdict}")
+        outcome = [f"result: {verdict}"]
         if report.kept:
-            lines.append(f"kept: the stack {report.stack} was not torn down (--keep); remove it "
-                         "with `pgiam e2e --sweep --older-than 0`")
-        for path in paths:
-            lines.append(f"report: {path}")
-        self._print("\n".join(lines))
+            outcome.append(f"kept: the stack {report.stack} was not torn down (--keep); remove "
+                           "it with `pgiam e2e --sweep --older-than 0`")
+        outcome.extend(f"report: {path}" for path in paths)
+        if self.quiet:
+            # --quiet drops the progress and the step table, never the verdict and where the
+            # report went: a quiet run must still say whether it passed
+            print("\n".join(outcome), file=self.stream, flush=True)
+            return
+        self._print("\n".join(lines + outcome))

@@ -416,10 +416,30 @@ def _container_env(model: ClusterModel, namespace: str, pod_name: str, service_a
     return env
 
 
+def port_key(value: Any) -> str:
+    """A Kubernetes IntOrString port (``containerPort``, ``targetPort``, a probe's ``port``) as
+    the key the kubelet looks it up by: a number as its decimal digits, a name as itself.
+
+    Pulumi hands numbers over as JSON numbers, which arrive here as floats (``8080.0``); an
+    integral float is the integer it stands for, anything else is refused as the API server
+    refuses it."""
+    if isinstance(value, bool):
+        raise KubeError(f"port {value!r} is neither a number nor a name")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise KubeError(f"port {value!r} is not a whole number")
+        value = int(value)
+    if isinstance(value, int):
+        if not 0 < value < 65536:
+            raise KubeError(f"port {value} is out of range 1-65535")
+        return str(value)
+    return str(value)
+
+
 def _container_ports(container: Mapping[str, Any]) -> dict[str, int]:
     ports: dict[str, int] = {}
     for port in container.get("ports") or []:
-        number = int(port["containerPort"])
+        number = int(port_key(port["containerPort"]))
         ports[str(number)] = number
         if port.get("name"):
             ports[port["name"]] = number

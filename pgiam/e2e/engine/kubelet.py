@@ -46,6 +46,7 @@ from pgiam.e2e.engine.kube import (
     PodPlan,
     labels_match,
     local_path,
+    port_key,
     python_argv,
 )
 from pgiam.e2e.engine.state import EngineState, ProcessEntry
@@ -321,7 +322,7 @@ class Kubelet:
 
     @staticmethod
     def _port(container: RunningContainer, port: Any) -> int:
-        key = str(port)
+        key = port_key(port)
         if key in container.plan.ports:
             return container.plan.ports[key]
         if key.isdigit():
@@ -412,7 +413,7 @@ class Kubelet:
         ports = [dict(port) for port in spec.get("ports") or []]
         if not ports:
             raise KubeError(f"Service {namespace}/{name}: spec.ports is empty")
-        wanted = [int(port["port"]) for port in ports]
+        wanted = [int(port_key(port["port"])) for port in ports]
         try:
             ip = allocate_ip(wanted)
             listen = {port: port for port in wanted}
@@ -426,8 +427,8 @@ class Kubelet:
         with self._lock:
             self.services[(namespace, name)] = proxy
         for port in ports:
-            number = int(port["port"])
-            target = str(port.get("targetPort") or number)
+            number = int(port_key(port["port"]))
+            target = port_key(port.get("targetPort") or number)
             endpoints_file = directory / f"endpoints-{number}.json"
             proxy.ports[number] = (target, listen[number], endpoints_file)
             _write_json(endpoints_file, self._endpoints(proxy, target))

@@ -18,6 +18,7 @@ from pgiam.e2e.engine.kube import (
     local_image,
     local_path,
     plan_pod,
+    port_key,
     python_argv,
 )
 
@@ -151,3 +152,28 @@ def test_type_tokens_map_to_api_version_and_kind():
 def test_python_stands_for_this_interpreter():
     assert python_argv(("python", "-c", "x")) == [sys.executable, "-c", "x"]
     assert python_argv(("/bin/true",)) == ["/bin/true"]
+
+
+def test_integer_ports_arriving_as_floats_are_the_integers_they_stand_for(model):
+    container = plan_pod(model, "demo", "pod-1",
+                         template(ports=[{"containerPort": 8080.0}])).containers[0]
+    assert container.ports == {"8080": 8080}
+    assert port_key(8080.0) == port_key(8080) == port_key("8080") == "8080"
+    assert port_key("http") == "http"
+
+
+@pytest.mark.parametrize("bad", [8080.5, 0, 70000, True])
+def test_ports_kubernetes_refuses_are_refused(bad):
+    with pytest.raises(KubeError):
+        port_key(bad)
+
+
+def test_the_kubelet_finds_a_probe_port_given_as_a_float(model, tmp_path):
+    from pgiam.e2e.engine.kubelet import Kubelet, RunningContainer
+
+    plan = plan_pod(model, "demo", "pod-1", template()).containers[0]
+    running = RunningContainer(plan, [], {}, tmp_path, tmp_path / "log")
+    assert Kubelet._port(running, 8080.0) == 8080
+    assert Kubelet._port(running, "http") == 8080
+    with pytest.raises(KubeError, match="not a declared port"):
+        Kubelet._port(running, "metrics")

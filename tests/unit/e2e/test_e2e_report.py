@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import xml.etree.ElementTree as ET
 
-from pgiam.e2e.report import RunReport, StepRecord, junit_path_for, write_json, write_junit
+from pgiam.e2e.report import (
+    Progress,
+    RunReport,
+    StepRecord,
+    junit_path_for,
+    write_json,
+    write_junit,
+)
 
 
 def _report(*outcomes: str) -> RunReport:
@@ -61,3 +69,29 @@ def test_json_and_junit_files_hold_every_step(tmp_path):
     failure = suite.findall("testcase")[1].find("failure")
     assert failure is not None and failure.get("message") == "message 1"
     assert "why it failed" in (failure.text or "")
+
+
+def test_quiet_progress_still_prints_the_verdict_and_the_report_paths(tmp_path):
+    report = _report("passed", "failed")
+    report.finish(2.0)
+    stream = io.StringIO()
+    progress = Progress(stream, quiet=True)
+    progress.run_started(report)
+    progress.step_started(report.steps[0])
+    progress.step_finished(report.steps[0])
+    progress.summary(report, [tmp_path / "e2e.json", tmp_path / "e2e.xml"])
+    assert stream.getvalue().splitlines() == [
+        "result: FAILED at step 2.step1: message 1",
+        f"report: {tmp_path / 'e2e.json'}",
+        f"report: {tmp_path / 'e2e.xml'}",
+    ]
+
+
+def test_loud_progress_prints_the_step_table_before_the_verdict(tmp_path):
+    report = _report("passed")
+    report.finish(1.0)
+    stream = io.StringIO()
+    Progress(stream).summary(report, [tmp_path / "e2e.json"])
+    lines = stream.getvalue().splitlines()
+    assert any("step0" in line for line in lines)
+    assert lines[-2:] == ["result: PASSED", f"report: {tmp_path / 'e2e.json'}"]
