@@ -86,12 +86,14 @@ def _run(args: argparse.Namespace) -> int:
     from pgiam.e2e.report import Progress, RunReport, junit_path_for
     from pgiam.e2e.run import RunFiles, Runner
     from pgiam.program.loader import load_project
+    from pgiam.e2e.stack_config import check_required_config
     from pgiam.program.preflight import check_program_loads
 
     program = args.program.resolve()
     project = load_project(program)  # not a Pulumi project: exit 2 before anything starts
     check_program_loads(project)      # a program that cannot load: exit 2, nothing started
     config = _user_config(project, args.config, args.target)
+    check_required_config(project, config, args.target)
     target: object
     if args.target == "aws":
         from pgiam.e2e.targets.aws import AwsOptions, AwsTarget

@@ -148,6 +148,13 @@ _CLUSTER_FLAGS = {
 }
 
 
+def _remember_master_login(ctx: EngineContext, request: CreateRequest, user_key: str,
+                           password_key: str) -> None:
+    user, password = request.inputs.get(user_key), request.inputs.get(password_key)
+    if user and password:
+        ctx.master_logins[f"{request.type}::{request.name}"] = (str(user), str(password))
+
+
 @handles("aws:rds/cluster:Cluster")
 class Cluster:
     def create(self, ctx: EngineContext, request: CreateRequest) -> Created:
@@ -171,6 +178,7 @@ class Cluster:
         if request.inputs.get("availabilityZones"):
             params["AvailabilityZones"] = list(request.inputs["availabilityZones"])
         rds.create_db_cluster(**params)
+        _remember_master_login(ctx, request, "masterUsername", "masterPassword")
         data = {"region": region,
                 "skipFinalSnapshot": truthy(request.inputs.get("skipFinalSnapshot", False)),
                 "finalSnapshotIdentifier": request.inputs.get("finalSnapshotIdentifier") or ""}
@@ -261,6 +269,7 @@ class _Instance:
         if self.cluster_member and not params.get("DBClusterIdentifier"):
             raise EngineError(f"ClusterInstance {request.name!r}: clusterIdentifier is required")
         rds.create_db_instance(**params)
+        _remember_master_login(ctx, request, "username", "password")
         data = {"region": region,
                 "skipFinalSnapshot": self.cluster_member or truthy(
                     request.inputs.get("skipFinalSnapshot", False)),

@@ -71,6 +71,9 @@ class EngineContext:
     mint_token: TokenMinter
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     clusters: dict[str, LocalCluster] = field(default_factory=dict)
+    # entry key of a database -> (master user, master password), as the program gave them; in
+    # memory only (never in the state file), for the run's checks that log in as the master
+    master_logins: dict[str, tuple[str, str]] = field(default_factory=dict)
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pgiam.e2e import checks
+from pgiam.e2e import checks, discovery
 from pgiam.e2e.checks import CheckFailure
 from pgiam.e2e.engine import processes
 from pgiam.e2e.engine.context import EngineContext, LocalCluster
@@ -33,6 +33,7 @@ from pgiam.e2e.engine.state import EngineState, redact
 from pgiam.e2e.naming import STACK_TAG, StackName, new_stack_name
 from pgiam.e2e.report import StepRecord
 from pgiam.e2e.run import Step, StepAction, StepFailed
+from pgiam.e2e.stack_config import throwaway_secrets
 from pgiam.e2e.targets import localcloud
 from pgiam.errors import PgiamError
 from pgiam.localcloud.rds.resolver import connect_address
@@ -201,7 +202,9 @@ class LocalTarget:
         for url in (info.endpoint_url, info.issuer):
             if (address := _address(url)) is not None:
                 self.addresses.add(address)
+        generated = throwaway_secrets(project, [*self.options.config, "masterPassword"])
         overrides = {
+            **generated,
             **self.options.config,
             "aws:region": info.region,
             "aws:defaultTags": json.dumps({"tags": {STACK_TAG: self.stack}}),
@@ -217,8 +220,9 @@ class LocalTarget:
                                "account_id": info.account_id, "endpoint_url": info.endpoint_url,
                                "issuer": info.issuer,
                                "config": sorted(self.config.values)})
-        record.log(f"config keys: {', '.join(sorted(self.config.values))} (masterPassword "
-                   "generated, secret)")
+        thrown = ", ".join(["masterPassword", *sorted(generated)])
+        record.log(f"config keys: {', '.join(sorted(self.config.values))} (generated for this "
+                   f"stack only, secret: {thrown})")
         return (f"stack {self.stack}; local cloud {info.endpoint_url} ({info.region}, account "
                 f"{info.account_id})")
 
@@ -266,7 +270,7 @@ class LocalTarget:
             if address:
                 self.addresses.add(f"{address}:{self.outputs['clusterPort']}")
         return (f"{sum(counts.values())} resources created; app at "
-                f"{self.outputs.get('appUrl') or '(no appUrl output)'}")
+                f"{self.outputs.get('appUrl') or '(its Service, found at step 4)'}")
 
     # -- 3 rollout ----------------------------------------------------------------------
 
@@ -384,9 +388,10 @@ class LocalTarget:
     def _http_api(self, record: StepRecord) -> str:
         from pgiam.e2e.http_api import exercise
 
-        url = self.outputs.get("appUrl")
+        url = self._app_url()
         if not url:
-            raise StepFailed("the stack has no appUrl output (the Service has no ingress)")
+            raise StepFailed("no Service selects the app's pod (and the stack has no appUrl "
+                             "output): nothing to send HTTP requests to")
         try:
             message, lines, details = exercise(str(url), checks.role_name(self._role_arn()),
                                                self._db_user())
@@ -414,6 +419,44 @@ class LocalTarget:
     def _db_user(self) -> str:
         return self._fact("iamDbUser", "DB_USER")
 
+    def _database(self) -> discovery.DatabaseRecord | None:
+        """The database the app's pod connects to, found by its host among the RDS resources
+        the stack created."""
+        assert self.ctx is not None
+        records = [discovery.DatabaseRecord(entry.key, entry.outputs)
+                   for entry in self.ctx.state.resources()
+                   if entry.type in discovery.DATABASE_TYPES]
+        env = _app_env(self._demo_pod()[2])
+        return discovery.database_for_host(records, env.get("DB_HOST") or env.get("PGHOST"))
+
+    def _master(self) -> tuple[str, str]:
+        """The master user and password of the pod's database, as the program gave them to the
+        database resource (a generated secret, a RandomPassword, a literal...)."""
+        assert self.ctx is not None
+        database = self._database()
+        login = discovery.master_login(database, self.ctx.master_logins)
+        if login is not None:
+            return login
+        user = (discovery.master_user(database)
+                or self.config.values.get(self.project.full_key("masterUsername")))
+        if not user:
+            raise StepFailed("cannot tell the database's master user: the pod's DB_HOST/PGHOST "
+                             "names none of the stack's RDS clusters or instances")
+        return user, self.master_password
+
+    def _app_url(self) -> str | None:
+        """The app's URL: the ``appUrl`` output when the program exports one, else the Service
+        in front of the app's pod."""
+        if self.outputs.get("appUrl"):
+            return str(self.outputs["appUrl"])
+        cluster, _, pod = self._demo_pod()
+        services = [discovery.ServiceRecord(proxy.namespace, proxy.name, proxy.ip,
+                                            proxy.selector,
+                                            {port: listen for port, (_, listen, _) in
+                                             proxy.ports.items()})
+                    for proxy in cluster.kubelet.services.values()]
+        return discovery.app_url(services, pod.plan.namespace, pod.plan.labels)
+
     def _role_arn(self) -> str:
         return self._fact("iamRoleArn", "AWS_ROLE_ARN")
 
@@ -424,7 +467,7 @@ class LocalTarget:
         command = ["python", "-c", checks.probe_source(), checks.spec(attempts)]
         result = cluster.kubelet.exec(
             pod, command, timeout=PROBE_TIMEOUT,
-            extra_env={checks.PASSWORD_ENV: self.master_password,
+            extra_env={checks.PASSWORD_ENV: self._master()[1],
                        checks.WRONG_PASSWORD_ENV: secrets.token_urlsafe(18)})
         return _probe_results(result, record)
 
@@ -453,8 +496,7 @@ class LocalTarget:
                                    "an expired token", record)
 
     def _other_db_user(self, record: StepRecord) -> str:
-        master = self.config.values.get(self.project.full_key("masterUsername"), "pgadmin")
-        return self._judged_logins(checks.other_user_attempts(self._db_user(), master),
+        return self._judged_logins(checks.other_user_attempts(self._db_user(), self._master()[0]),
                                    "a login as another user", record)
 
     def _other_service_account(self, record: StepRecord) -> str:
