@@ -18,6 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 OVERLAYS = Path(__file__).resolve().parent / "programs"
+BYOP = Path(__file__).resolve().parent / "byop"
 RUN_TIMEOUT = 300
 
 
@@ -87,11 +88,16 @@ def e2e_env() -> dict[str, str]:
     return env
 
 
-def _copy_program(destination: Path) -> Path:
-    """``infra/`` without its stack files and caches."""
-    shutil.copytree(INFRA, destination, ignore=shutil.ignore_patterns(
+def _copy_program(destination: Path, base: Path = INFRA) -> Path:
+    """A program (``infra/`` unless told otherwise) without its stack files and caches."""
+    shutil.copytree(base, destination, ignore=shutil.ignore_patterns(
         "__pycache__", "Pulumi.*.yaml", "Pulumi.*.yml"))
     return destination
+
+
+def byop_programs() -> list[Path]:
+    """The team-written programs of ``byop/``: shaped unlike ``infra/``, run unchanged."""
+    return sorted(path.parent for path in BYOP.glob("*/Pulumi.yaml"))
 
 
 @dataclass(frozen=True)
@@ -106,12 +112,14 @@ class Overlay:
 
 
 def apply_overlay(name: str, destination: Path) -> Overlay:
-    """``infra/`` copied to ``destination`` with the overlay ``programs/<name>.yaml`` applied:
+    """``infra/`` (or the ``byop/`` program the overlay names as ``base``) copied to
+    ``destination`` with the overlay ``programs/<name>.yaml`` applied:
     its ``files`` added (each must be new), its ``patches`` made (each ``old`` text must occur
     exactly once, so an overlay that no longer fits the program fails loudly instead of testing
     nothing)."""
     overlay = yaml.safe_load((OVERLAYS / f"{name}.yaml").read_text())
-    program = _copy_program(destination)
+    base = BYOP / overlay["base"] if overlay.get("base") else INFRA
+    program = _copy_program(destination, base)
     for relative, text in (overlay.get("files") or {}).items():
         path = program / relative
         if path.exists():

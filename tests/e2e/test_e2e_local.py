@@ -8,7 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from e2e_harness import INFRA, OVERLAYS, E2eRun, assert_no_secrets
+from e2e_harness import INFRA, OVERLAYS, E2eRun, assert_no_secrets, byop_programs
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -67,6 +67,21 @@ def test_infra_passes_every_step_and_leaves_nothing(run_e2e):
         assert step["duration_s"] >= 0 and step["started_at"], step
     assert "pgiam e2e report:" in run.stdout and "result: PASSED" in run.stdout
     assert_junit_matches(run)
+    assert_no_secrets(run)
+    assert_torn_down(run)
+
+
+@pytest.mark.parametrize("program", byop_programs(), ids=lambda path: path.name)
+def test_a_teams_own_program_passes_unchanged(run_e2e, program):
+    """A program written the way a team writes its own (``byop/``: other names, plain EKS, a
+    standalone instance, a managed policy, no output named for pgiam) passes every step with
+    no edit and no ``--config``: its secrets are generated, its master login, app URL, role
+    and database user are found from its resources."""
+    run = run_e2e(program)
+    assert run.returncode == 0, run.explain()
+    assert list(run.outcomes()) == STEPS
+    assert set(run.outcomes().values()) == {"passed"}, run.explain()
+    assert "token for the master user" in run.step("other-db-user")["message"]
     assert_no_secrets(run)
     assert_torn_down(run)
 

@@ -23,6 +23,7 @@ def load_handlers() -> None:
     """Import every handler module (each registers itself)."""
     from pgiam.e2e.engine import (  # noqa: F401
         aws_ec2,
+        aws_eks,
         aws_iam,
         aws_rds,
         aws_vpc,

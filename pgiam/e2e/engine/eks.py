@@ -14,14 +14,13 @@ mock runtime.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import secrets
 from typing import Any
 
 from pgiam.e2e.engine.aws_api import delete_quietly, exists, region_for, tag_list, truthy
 from pgiam.e2e.engine.context import EngineContext
-from pgiam.e2e.engine.network import pod_network_env
+from pgiam.e2e.engine.eks_local import attach_local_cluster, detach_local_cluster, issuer_thumbprint
 from pgiam.e2e.engine.resources import Created, CreateRequest, handles
 from pgiam.e2e.engine.state import ResourceEntry
 from pgiam.program.synth import ChildResource, eks_kubeconfig
@@ -31,28 +30,6 @@ EKS_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Action": "sts:AssumeRole"}]})
 DEFAULT_VERSION = "1.31"
 STS_AUDIENCE = "sts.amazonaws.com"
-
-
-def issuer_thumbprint(ca_bundle: str) -> str:
-    """SHA-1 of the first certificate of the local cloud's CA bundle (IAM wants the root CA's
-    thumbprint of the issuer's TLS chain; the strict STS does not check it)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    try:
-        with open(ca_bundle, "rb") as stream:
-            certificate = x509.load_pem_x509_certificate(stream.read())
-        return hashlib.sha1(certificate.public_bytes(Encoding.DER)).hexdigest()  # noqa: S324
-    except (OSError, ValueError):
-        return hashlib.sha1(ca_bundle.encode()).hexdigest()  # noqa: S324
-
-
-def network_env(ctx: EngineContext) -> dict[str, str]:
-    """What "the network" of a pod means here: AWS's endpoints are the local cloud's."""
-    env = {"AWS_ENDPOINT_URL": ctx.cloud.endpoint_url, **dict(ctx.cloud.resolver_env)}
-    if ctx.cloud.endpoint_url.startswith("https://"):
-        env["AWS_CA_BUNDLE"] = ctx.cloud.ca_bundle
-    return env
 
 
 @handles("eks:index:Cluster")
@@ -96,8 +73,7 @@ class PulumiEksCluster:
         ca_data = (cluster.get("certificateAuthority") or {}).get("data") or \
             base64.b64encode(b"local").decode()
         config = eks_kubeconfig(name, endpoint, ca_data, region)
-        local = ctx.add_cluster(name, endpoint, network_env(ctx))
-        local.kubelet.pod_network = lambda env, directory: pod_network_env(ctx, name, env, directory)
+        attach_local_cluster(ctx, name, endpoint)
         vpc_config = cluster.get("resourcesVpcConfig") or {}
         issuer = ctx.cloud.issuer_without_scheme
         eks_cluster = ChildResource("aws:eks/cluster:Cluster", f"{request.name}-eksCluster", name,
@@ -131,12 +107,7 @@ class PulumiEksCluster:
     @staticmethod
     def _delete(ctx: EngineContext, data: dict[str, Any]) -> None:
         iam, eks = ctx.client("iam"), ctx.client("eks", data.get("region"))
-        cluster = ctx.clusters.pop(data.get("clusterName", ""), None)
-        if cluster is not None:
-            for pod in list(cluster.kubelet.pods.values()):
-                cluster.kubelet.stop_pod(pod)
-            for namespace, service in list(cluster.kubelet.services):
-                cluster.kubelet.stop_service(namespace, service)
+        detach_local_cluster(ctx, data.get("clusterName", ""))
         if data.get("oidcProviderArn"):
             delete_quietly(lambda: iam.delete_open_id_connect_provider(
                 OpenIDConnectProviderArn=data["oidcProviderArn"]))

@@ -153,8 +153,7 @@ class ClusterModel:
         metadata = obj.get("metadata") or {}
         name = metadata.get("name")
         if not isinstance(name, str) or not name:
-            raise KubeError(f"{kind}: metadata.name is required (the local cluster does not "
-                            "auto-name objects)")
+            raise KubeError(f"{kind}: metadata.name is required")
         namespace = "" if kind in CLUSTER_SCOPED else (metadata.get("namespace") or "default")
         return ObjectKey(kind, namespace, name)
 

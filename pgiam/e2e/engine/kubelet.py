@@ -49,6 +49,7 @@ from pgiam.e2e.engine.kube import (
     port_key,
     python_argv,
 )
+from pgiam.e2e.engine.rds_ca import LIBPQ_DEFAULT_ROOT, names_rds_bundle
 from pgiam.e2e.engine.state import EngineState, ProcessEntry
 
 # (namespace, service account, audience, expiration seconds, pod name) -> a signed JWT
@@ -178,6 +179,8 @@ class Kubelet:
         # (pod env, pod directory) -> variables to add: the network check's say on what a pod
         # reaches (pgiam.e2e.engine.network.pod_network_env); None: nothing is judged.
         self.pod_network: Callable[[Mapping[str, str], Path], Mapping[str, str]] | None = None
+        # the local CA, standing where a pod expects Amazon's RDS bundle (engine.rds_ca)
+        self.rds_ca_bundle: str | None = None
         self.pods: dict[tuple[str, str], RunningPod] = {}
         self.services: dict[tuple[str, str], ServiceProxy] = {}
         self.workloads: dict[tuple[str, str], Workload] = {}
@@ -220,6 +223,8 @@ class Kubelet:
             local = local_path(value, container.mounts, volume_dirs)
             if local is not None:
                 return local
+            if self.rds_ca_bundle and names_rds_bundle(value):
+                return self.rds_ca_bundle
         return value
 
     def _container(self, plan: PodPlan, container: ContainerPlan, directory: Path, ip: str,
@@ -231,6 +236,10 @@ class Kubelet:
                "PYTHONPATH": str(image_dir), **self.network_env}
         env.update({name: self._localise(value, container, volume_dirs)
                     for name, value in container.env.items()})
+        if self.rds_ca_bundle:   # libpq's default root certificate, for verify-* without one
+            default_root = directory / LIBPQ_DEFAULT_ROOT
+            default_root.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.rds_ca_bundle, default_root)
         for mount_path, volume, _ in container.mounts:
             if mount_path.rstrip("/") == "/tmp":
                 env["TMPDIR"] = volume_dirs[volume]

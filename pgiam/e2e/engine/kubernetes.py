@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+import string
 from typing import Any
 
 from pgiam.e2e.engine.context import EngineContext, LocalCluster
@@ -35,7 +36,17 @@ def _object(request: CreateRequest) -> tuple[str, str, dict[str, Any]]:
     api_version, kind = kind_of_type(request.type)
     body = {key: copy.deepcopy(value) for key, value in request.inputs.items()
             if key not in ("apiVersion", "kind")}
+    metadata = body.setdefault("metadata", {})
+    if isinstance(metadata, dict) and not metadata.get("name"):
+        metadata["name"] = auto_name(request.name)
     return api_version, kind, body
+
+
+def auto_name(logical_name: str) -> str:
+    """pulumi-kubernetes's auto-name for an object without ``metadata.name``: the logical name,
+    a dash and eight random lower-case letters and digits."""
+    alphabet = string.ascii_lowercase + string.digits
+    return f"{logical_name}-{''.join(secrets.choice(alphabet) for _ in range(8))}"
 
 
 def _object_id(key: ObjectKey) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 from pgiam.e2e.engine.aws_api import truthy
 from pgiam.e2e.engine.context import EngineContext
+from pgiam.e2e.engine.rds_ca import deployer_root_cert
 from pgiam.e2e.engine.resources import provider_id as provider_id_of
 from pgiam.e2e.engine.resources import (
     Created,
@@ -45,10 +46,16 @@ def _settings(ctx: EngineContext, provider_id: str) -> Mapping[str, Any]:
     """The provider's settings, with the local address of an RDS endpoint name as ``hostaddr``:
     the engine's process does not resolve the local cloud's names (pods do, see
     pgiam.localcloud.rds.resolver); libpq still verifies the certificate against ``host``."""
-    settings = _provider_settings(ctx, provider_id)
+    settings = dict(_provider_settings(ctx, provider_id))
     address = connect_address(ctx.cloud.hosts_file, str(settings.get("host") or "")) \
         if ctx.cloud.hosts_file else None
-    return {**settings, "hostaddr": address} if address else settings
+    if address:
+        settings["hostaddr"] = address
+    root = deployer_root_cert(settings.get("sslrootcert"), settings.get("sslmode"),
+                              ctx.cloud.ca_bundle)
+    if root:
+        settings["sslrootcert"] = root
+    return settings
 
 
 def _provider_settings(ctx: EngineContext, provider_id: str) -> Mapping[str, Any]:
