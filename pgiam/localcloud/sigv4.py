@@ -7,9 +7,8 @@ server does and a client does not: reading the ``Authorization`` header, taking 
 headers exactly as ``SignedHeaders`` lists them (botocore, as a client, picks its own), checking
 the date window and comparing in constant time.
 
-The admin API of the local cloud accepts any credentials (as moto does); the actions that hand
-out credentials for a principal (``sts:AssumeRole``) are the ones that must know who calls, and
-they use this.
+Every signed call to the local cloud is checked with this (``caller_authz`` through
+``sts_handler.Authenticator``): only keys the cloud issued, with their secret, are accepted.
 """
 
 from __future__ import annotations
