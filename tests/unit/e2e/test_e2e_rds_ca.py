@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,5 +39,5 @@ def test_the_deployer_gets_the_local_ca_where_it_expects_the_rds_bundle(tmp_path
 def test_objects_without_a_name_get_pulumi_kubernetes_auto_name() -> None:
     first, second = auto_name("orders-api-svc"), auto_name("orders-api-svc")
     assert first.startswith("orders-api-svc-") and len(first) == len("orders-api-svc-") + 8
-    assert first[-8:].isalnum() and first[-8:].islower() or first[-8:].isdigit()
+    assert re.fullmatch(r"orders-api-svc-[a-z0-9]{8}", first)
     assert first != second
