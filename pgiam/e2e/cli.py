@@ -49,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "$PGIAM_E2E_HOME or $XDG_STATE_HOME/pgiam/e2e)")
     parser.add_argument("--rollout-timeout", type=float, default=90.0, metavar="SECONDS",
                         help="local target: how long step 3 waits for the pods (default: 90)")
+    parser.add_argument("--image-command", action="append", default=[],
+                        metavar="IMAGE=COMMAND",
+                        help="local target: run COMMAND for pods of IMAGE (matched by "
+                             "repository; {pod_ip} is the pod's address); the demo app's image "
+                             "runs app/ without it (docs/program-contract.md)")
     parser.add_argument("--app-image", metavar="IMAGE",
                         help="aws target: the demo app's image in a registry EKS can pull from")
     parser.add_argument("--deployer-cidr", metavar="CIDR",
@@ -108,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
                                           work_root=(args.work_dir or default_work_root()
                                                      ).resolve(),
                                           rollout_timeout=args.rollout_timeout,
-                                          config=config))
+                                          config=config, images=_image_commands(args)))
     stack = target.stack  # type: ignore[attr-defined]
     report_path = args.report or Path("reports") / f"e2e-{stack}.json"
     files = RunFiles(report=report_path, junit=args.junit or junit_path_for(report_path))
@@ -133,6 +138,19 @@ def _user_config(project: object, items: list[str], target: str) -> dict[str, st
         raise PgiamError(f"--config {', '.join(reserved)}: set by the e2e run itself "
                          f"(target {target}); leave it out")
     return config
+
+
+def _image_commands(args: argparse.Namespace) -> dict[str, object]:
+    from pgiam.e2e.engine.kube import KubeError, command_image
+
+    images = {}
+    for mapping in args.image_command:
+        try:
+            image = command_image(mapping)
+        except KubeError as error:
+            raise PgiamError(str(error)) from None
+        images[image.repository] = image
+    return images
 
 
 def _exit_now(code: int) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pgiam.e2e.engine.kube import ClusterModel, KubeError
+from pgiam.e2e.engine.kube import LOCAL_IMAGES, ClusterModel, KubeError, LocalImage
 from pgiam.e2e.engine.kubelet import Kubelet, TokenMinter
 from pgiam.e2e.engine.state import EngineState
 
@@ -74,6 +74,8 @@ class EngineContext:
     # entry key of a database -> (master user, master password), as the program gave them; in
     # memory only (never in the state file), for the run's checks that log in as the master
     master_logins: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # image repository -> what a pod runs for it (kube.LOCAL_IMAGES and --image-command)
+    images: dict[str, LocalImage] = field(default_factory=lambda: dict(LOCAL_IMAGES))
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -124,7 +126,7 @@ class EngineContext:
 
     def add_cluster(self, name: str, server: str, network_env: Mapping[str, str]) -> LocalCluster:
         with self._lock:
-            model = ClusterModel(name=name, region=self.cloud.region)
+            model = ClusterModel(name=name, region=self.cloud.region, images=self.images)
             kubelet = Kubelet(model, self.state, self.root / "kube" / name, self.mint_token,
                               network_env)
             cluster = LocalCluster(model, kubelet, server)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import shlex
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -95,13 +96,32 @@ def image_repository(image: str) -> str:
     return last.split(":", 1)[0]
 
 
-def local_image(image: str) -> LocalImage:
-    found = LOCAL_IMAGES.get(image_repository(image))
+def local_image(image: str, images: Mapping[str, LocalImage] = LOCAL_IMAGES) -> LocalImage:
+    found = images.get(image_repository(image))
     if found is None:
-        raise KubeError(f"image {image!r}: the local cluster runs only the demo app's image "
-                        f"({', '.join(sorted(LOCAL_IMAGES))}); there is no container runtime "
-                        "here")
+        raise KubeError(f"image {image!r}: the local cluster runs the demo app's image and the "
+                        f"images mapped with --image-command ({', '.join(sorted(images))}); "
+                        "there is no container runtime here")
     return found
+
+
+def command_image(mapping: str) -> LocalImage:
+    """``--image-command IMAGE=COMMAND``: a local command standing for an image's CMD.
+
+    ``IMAGE`` is matched by repository (registry, tag and digest ignored, as the demo image is);
+    ``COMMAND`` is split as a shell would split it, ``python`` is this interpreter, and
+    ``{pod_ip}`` stands for the pod's address (a server must listen there, as in a pod's own
+    network namespace). The pod's ``command``/``args`` still win over it, as over a CMD."""
+    image, separator, command = mapping.partition("=")
+    repository = image_repository(image.strip())
+    if not separator or not repository or not command.strip():
+        raise KubeError(f"--image-command {mapping!r}: expected IMAGE=COMMAND")
+    try:
+        argv = tuple(shlex.split(command))
+    except ValueError as error:
+        raise KubeError(f"--image-command {mapping!r}: {error}") from None
+    return LocalImage(repository=repository, entrypoint=(), cmd=argv, env={}, workdir="/",
+                      packages=())
 
 
 # ------------------------------------------------------------------------------------------
@@ -147,6 +167,8 @@ class ClusterModel:
     name: str
     region: str
     objects: dict[ObjectKey, dict[str, Any]] = field(default_factory=dict)
+    # image repository -> what runs for it here (the demo app's, and --image-command's)
+    images: Mapping[str, LocalImage] = field(default_factory=lambda: dict(LOCAL_IMAGES))
     _version: int = 0
 
     def key_of(self, kind: str, obj: Mapping[str, Any]) -> ObjectKey:
@@ -465,7 +487,7 @@ def plan_pod(model: ClusterModel, namespace: str, pod_name: str,
     if not spec.get("containers"):
         raise KubeError(f"pod {pod_name}: spec.containers is empty")
     for container in spec["containers"]:
-        image = local_image(container.get("image") or "")
+        image = local_image(container.get("image") or "", model.images)
         env = _container_env(model, namespace, pod_name, account_name, container, image)
         command = [expand_references(str(part), env) for part in container.get("command") or []]
         args = [expand_references(str(part), env) for part in container.get("args") or []]

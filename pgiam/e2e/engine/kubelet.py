@@ -246,7 +246,8 @@ class Kubelet:
         if self.pod_network is not None:
             env.update(self.pod_network(env, directory))
         if argv is None:
-            argv = [self._localise(part, container, volume_dirs) for part in container.argv]
+            argv = [self._localise(part.replace("{pod_ip}", ip), container, volume_dirs)
+                    for part in container.argv]
             if tuple(container.argv) == tuple(container.image.entrypoint + container.image.cmd):
                 argv += [part.format(pod_ip=ip) for part in container.image.bind_args]
         return RunningContainer(plan=container, argv=python_argv(tuple(argv)), env=env,

@@ -26,7 +26,7 @@ from pgiam.e2e import checks, discovery
 from pgiam.e2e.checks import CheckFailure
 from pgiam.e2e.engine import processes
 from pgiam.e2e.engine.context import EngineContext, LocalCluster
-from pgiam.e2e.engine.kube import ROLE_ANNOTATION, ObjectKey, plan_pod
+from pgiam.e2e.engine.kube import ROLE_ANNOTATION, LocalImage, ObjectKey, plan_pod
 from pgiam.e2e.engine.kubelet import ExecResult, RunningPod, Workload
 from pgiam.e2e.engine.network import pod_database_verdict
 from pgiam.e2e.engine.state import EngineState, redact
@@ -55,6 +55,8 @@ class LocalOptions:
     # Pods that serve but keep reporting not-ready for this long: the rollout is over, and the
     # connect flow (step 4) says why they are not ready.
     settle_seconds: float = 5.0
+    # --image-command: image repository -> the local command a pod runs for it
+    images: dict[str, LocalImage] = field(default_factory=dict)
 
 
 def default_work_root() -> Path:
@@ -244,6 +246,7 @@ class LocalTarget:
         self.ctx = EngineContext(stack=self.stack, project=self.project.name,
                                  cloud=self.cloud.info, state=state, root=engine_dir,
                                  config=dict(self.config.values), mint_token=self._mint)
+        self.ctx.images.update(self.options.images)
         self.mocks = EngineMocks(self.ctx)
         try:
             run = run_program(self.project, self.config, self.mocks, preview=False)

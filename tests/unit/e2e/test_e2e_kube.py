@@ -11,6 +11,7 @@ from pgiam.e2e.engine.kube import (
     TOKEN_MOUNT_PATH,
     ClusterModel,
     KubeError,
+    command_image,
     deployment_selector,
     expand_references,
     irsa_mutation,
@@ -112,8 +113,26 @@ def test_a_command_replaces_the_image_cmd(model):
 
 
 def test_other_images_cannot_run_here():
-    with pytest.raises(KubeError, match="runs only the demo app"):
+    with pytest.raises(KubeError, match="runs the demo app's image and the images mapped with "
+                                        "--image-command"):
         local_image("nginx:1.27")
+
+
+def test_an_image_mapped_to_a_command_runs_that_command(model):
+    images = {**model.images, "worker": command_image("registry.example/team/worker:2.1="
+                                                      "python -m http.server --bind {pod_ip} 9000")}
+    mapped = ClusterModel("c", "eu-west-1", objects=model.objects, images=images)
+    spec = template(image="registry.example/team/worker@sha256:abc")
+    container = plan_pod(mapped, "demo", "pod-1", spec).containers[0]
+    assert container.argv == ("python", "-m", "http.server", "--bind", "{pod_ip}", "9000")
+    with pytest.raises(KubeError, match="nginx"):        # the control: still refused unmapped
+        plan_pod(mapped, "demo", "pod-1", template(image="nginx:1.27"))
+
+
+@pytest.mark.parametrize("bad", ["worker", "=python x", "worker=", "worker=python 'open"])
+def test_a_malformed_image_command_is_refused(bad):
+    with pytest.raises(KubeError, match="--image-command"):
+        command_image(bad)
 
 
 def test_paths_inside_a_mount_map_to_the_volume_directory():
