@@ -42,10 +42,9 @@ def localcloud_base_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def localcloud(localcloud_base_dir: Path) -> Iterator[LocalCloud]:
-    cloud = LocalCloud.up(localcloud_base_dir / "shared")
-    yield cloud
-    cloud.down()
+def localcloud(pgiam_localcloud: LocalCloud) -> LocalCloud:
+    """The pgiam pytest plugin's session cloud (pgiam.testing.plugin), as a team's suite gets it."""
+    return pgiam_localcloud
 
 
 @pytest.fixture
