@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .iam_policy_document import render_policy_document
+from .sdk_types import call_result, resource_outputs
 
 # ------------------------------------------------------------------------------------------
 # Context and the request a synthesizer receives
@@ -182,15 +183,24 @@ def synthesize_resource(context: CloudContext, type_: str, name: str,
     if synth is None:
         synth = _kubernetes_object if type_.startswith("kubernetes:") else _generic
     resource_id, computed = synth(request)
-    return resource_id, {**inputs, **computed}
+    # Every output the SDK declares and nobody synthesized: typed, deterministic, shaped by its
+    # name (sdk_types); the hand-written values above win.
+    generic = resource_outputs(context, type_, name, inputs,
+                               identifiers_only=type_ in RESOURCE_SYNTHS) if custom else {}
+    return resource_id, {**generic, **inputs, **computed}
 
 
 def synthesize_call(context: CloudContext, token: str, args: Mapping[str, Any]) -> dict:
-    """The result of one data source call; :class:`UnknownCallError` when none is registered."""
+    """The result of one data source call: its synthesizer's, else one built from the SDK's result
+    class (:mod:`pgiam.program.sdk_types`); :class:`UnknownCallError` when no installed package
+    declares the function."""
     synth = CALL_SYNTHS.get(token)
-    if synth is None:
+    if synth is not None:
+        return synth(context, args)
+    result = call_result(context, token, args)
+    if result is None:
         raise UnknownCallError(token)
-    return synth(context, args)
+    return result
 
 
 def _generic(request: ResourceRequest) -> tuple[str, Computed]:

@@ -9,6 +9,7 @@ import zlib
 import pytest
 
 from pgiam.program.iam_policy_document import PolicyDocumentArgsError, render_policy_document
+from pgiam.program.sdk_types import UNKNOWN_WIRE
 from pgiam.program.synth import (
     CALL_SYNTHS,
     RESOURCE_SYNTHS,
@@ -127,9 +128,23 @@ def test_unknown_resource_types_get_an_id_inputs_and_a_plausible_arn():
     assert synthesize_resource(AWS, "acme:index:Widget", "w", {}, custom=False) == ("", {})
 
 
-def test_unknown_data_sources_are_an_error_naming_them():
-    with pytest.raises(UnknownCallError, match="aws:ec2/getVpc:getVpc"):
-        synthesize_call(AWS, "aws:ec2/getVpc:getVpc", {})
+def test_data_sources_no_installed_package_declares_are_an_error_naming_them():
+    with pytest.raises(UnknownCallError, match="nosuchcloud:index/getThing:getThing"):
+        synthesize_call(AWS, "nosuchcloud:index/getThing:getThing", {})
+    with pytest.raises(UnknownCallError, match="aws:ec2/getNoSuchThing:getNoSuchThing"):
+        synthesize_call(AWS, "aws:ec2/getNoSuchThing:getNoSuchThing", {})
+
+
+def test_any_data_source_an_installed_sdk_declares_gets_a_typed_answer():
+    vpc = synthesize_call(AWS, "aws:ec2/getVpc:getVpc", {"default": True})
+    assert vpc["id"].startswith("vpc-") or vpc["id"]
+    assert vpc["arn"].startswith("arn:aws:ec2:us-east-1:123456789012:")
+    assert vpc["default"] is True                                   # the argument echoed
+    assert synthesize_call(AWS, "aws:ec2/getVpc:getVpc", {"default": True}) == vpc
+    token = synthesize_call(AWS, "aws:ecr/getAuthorizationToken:getAuthorizationToken", {})
+    assert token["proxyEndpoint"].endswith(".amazonaws.com")
+    policy = synthesize_call(AWS, "aws:iam/getPolicy:getPolicy", {"name": "AdministratorAccess"})
+    assert policy["policy"] == UNKNOWN_WIRE            # a document is never invented
 
 
 def test_registries_hold_the_types_the_program_and_common_programs_use():
@@ -256,13 +271,17 @@ def test_programs_get_policy_documents_and_data_sources_through_the_runtime(mock
     assert (run.outputs["account"], run.outputs["region"]) == ("000011112222", "cn-northwest-1")
 
 
-def test_unknown_data_source_fails_the_program_with_its_name(mock_runtime):
+def test_a_data_source_without_a_synthesizer_answers_from_the_sdk(mock_runtime):
+    import pulumi
     import pulumi_aws as aws
 
-    run_program = mock_runtime
-
-    with pytest.raises(Exception, match="getVpc"):
-        run_program(lambda: {"vpc": aws.ec2.get_vpc(default=True).id})
+    run = mock_runtime(lambda: {
+        "ami": aws.ec2.get_ami(most_recent=True, owners=["amazon"]).id,
+        "lb": pulumi.Output.concat("http://", aws.lb.LoadBalancer("web").dns_name)})
+    assert run.outputs["ami"]
+    assert run.outputs["lb"].startswith("http://web-")
+    assert run.outputs["lb"].endswith(".us-east-1.lb.amazonaws.com") or \
+        run.outputs["lb"].endswith(".elb.amazonaws.com")
 
 
 def test_recording_mocks_preview_mode_computes_nothing(pulumi_sdk):

@@ -1,0 +1,271 @@
+"""Computed values for any resource or data source, from the installed provider SDKs' own types.
+
+A resource type or data source without a hand-written synthesizer (:mod:`pgiam.program.synth`)
+still has a shape: its Python SDK declares every output property of a resource class
+(``@pulumi.getter(name="dnsName")`` with its return annotation) and the result class of every
+function (``GetAmiResult`` with one getter per field). This module finds that class for a type
+token or a function token in whatever ``pulumi_*`` package is installed (each package's
+``pulumi-plugin.json`` names its provider; its ``_utilities.register`` table maps type tokens to
+classes), and builds a well-typed, deterministic value for every property: ARNs, ids, DNS names,
+endpoints and URLs shaped like the real ones where the property name says what it is.
+
+No library does this: pulumi's Python SDK only maps tokens to classes for resources it has to
+rehydrate, and says nothing about function results. Written by hand, kept small.
+
+Values a policy rule would judge are never invented here: a property that holds an IAM policy
+document or another JSON document comes back unknown (:data:`UNKNOWN_WIRE`), so the pack defers
+the rules that would read it instead of judging a made-up document.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import importlib.util
+import json
+import re
+import sys
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+# pulumi's wire sentinel for "unknown" (pulumi.runtime.rpc.UNKNOWN); a mock answering it gives the
+# program an unknown Output, as the engine does at preview.
+UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_MAX_DEPTH = 4
+# Properties that hold an IAM policy or another JSON document (a rule may read them).
+_DOCUMENT_NAMES = re.compile(
+    r"^(policy|json|document|minifiedJson)$|(PolicyDocument|PolicyJson|RolePolicy|AccessPolicy|"
+    r"AccessPolicies|ResourcePolicy|BucketPolicy|KeyPolicy|InlinePolicy|Json)$")
+_GLOBAL_SERVICES = {"iam", "s3", "route53", "cloudfront", "organizations", "waf"}
+_NO_ACCOUNT_SERVICES = {"s3"}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+@functools.lru_cache(maxsize=None)
+def _provider_packages() -> dict[str, Path]:
+    """Provider name (``aws``) -> the installed package directory that implements it."""
+    found: dict[str, Path] = {}
+    for entry in sys.path:
+        base = Path(entry or ".")
+        if not base.is_dir():
+            continue
+        for plugin in base.glob("pulumi_*/pulumi-plugin.json"):
+            try:
+                name = json.loads(plugin.read_text()).get("name")
+            except (OSError, ValueError):
+                continue
+            if isinstance(name, str) and name not in found:
+                found[name] = plugin.parent
+    return found
+
+
+@functools.lru_cache(maxsize=None)
+def _resource_classes(provider: str) -> dict[str, tuple[str, str]]:
+    """Type token -> (module, class name), from the package's ``_utilities.register`` table."""
+    package = _provider_packages().get(provider)
+    if package is None:
+        return {}
+    text = (package / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'resource_modules="""(.*?)"""', text, re.DOTALL)
+    if match is None:
+        return {}
+    table: dict[str, tuple[str, str]] = {}
+    for module in json.loads(match.group(1)):
+        for token, class_name in (module.get("classes") or {}).items():
+            table[token] = (module["fqn"], class_name)
+    return table
+
+
+def resource_class(type_: str) -> type | None:
+    """The SDK class of a resource type token, or None when no installed package has it."""
+    where = _resource_classes(type_.split(":", 1)[0]).get(type_)
+    if where is None:
+        return None
+    try:
+        return getattr(importlib.import_module(where[0]), where[1], None)
+    except ImportError:
+        return None
+
+
+def result_class(token: str) -> type | None:
+    """The result class of a function token (``aws:ec2/getAmi:getAmi`` -> ``GetAmiResult``)."""
+    parts = token.split(":")
+    if len(parts) != 3:
+        return None
+    package = _provider_packages().get(parts[0])
+    if package is None:
+        return None
+    module_path = parts[1].split("/")[0]
+    function = parts[2]
+    base = package.name if module_path == "index" else f"{package.name}.{module_path}"
+    try:
+        module = importlib.import_module(f"{base}.{_snake(function)}")
+    except ImportError:
+        return None
+    return getattr(module, f"{function[:1].upper()}{function[1:]}Result", None)
+
+
+@functools.lru_cache(maxsize=None)
+def _output_properties(cls: type) -> dict[str, Any]:
+    """Engine name -> return annotation of every ``@pulumi.getter`` property of ``cls``."""
+    properties: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        for attribute in vars(klass).values():
+            if not isinstance(attribute, property) or attribute.fget is None:
+                continue
+            name = getattr(attribute.fget, "_pulumi_name", None)
+            if not name:
+                continue
+            try:
+                hint = typing.get_type_hints(attribute.fget).get("return", Any)
+            except Exception:  # noqa: BLE001 - a hint that does not resolve: any value
+                hint = Any
+            properties[name] = hint
+    return properties
+
+
+class _Values:
+    """Deterministic values shaped by property names, for one resource or call."""
+
+    def __init__(self, context: Any, type_: str, name: str, *, lookup: bool) -> None:
+        self.context, self.type, self.name = context, type_, name
+        # A data source (``lookup``) returns existing things: every field gets a value. A
+        # resource's outputs that its inputs do not set get a value only where the cloud assigns
+        # an identifier (ARNs, ids, DNS names, endpoints, URLs, addresses: shaped by name); any
+        # other (a name, a flag, a nested block, a list) is unknown, as at preview: an invented
+        # parameter group name, ingress rule or inline policy would be judged by the pack as if
+        # the program had written it.
+        self.lookup = lookup
+        parts = type_.split(":")
+        self.service = parts[1].split("/")[0] if len(parts) == 3 else "service"
+        self.kind = _snake(parts[-1]).replace("_", "-") if parts else "resource"
+
+    def text(self, salt: str, length: int = 8, alphabet: str = "abcdef0123456789") -> str:
+        digest = hashlib.shake_256(f"{self.type}|{self.name}|{salt}".encode()).digest(length)
+        return "".join(alphabet[byte % len(alphabet)] for byte in digest)
+
+    def string(self, key: str) -> str:
+        shaped = self.shaped(key)
+        if shaped is not None:
+            return shaped
+        return f"{self.name}-{self.text(key, 7)}" if self.lookup else UNKNOWN_WIRE
+
+    def shaped(self, key: str) -> str | None:
+        """A value for ``key`` when its name says what the cloud puts there, else None."""
+        lowered = key.lower()
+        ident = f"{self.name}-{self.text(key, 7)}"
+        region, suffix = self.context.region, self.context.dns_suffix
+        if _DOCUMENT_NAMES.search(key):
+            return UNKNOWN_WIRE
+        if lowered == "arn" or lowered.endswith("arn"):
+            return self.context.arn(self.service, f"{self.kind}/{ident}",
+                                    regional=self.service not in _GLOBAL_SERVICES,
+                                    with_account=self.service not in _NO_ACCOUNT_SERVICES)
+        if lowered.endswith("ipv6address") or lowered.endswith("ipv6"):
+            return "fd00::10"
+        if lowered.endswith(("ip", "ipaddress", "ipv4address")):
+            return "10.0.0.10"
+        if lowered in ("region",):
+            return region
+        if lowered in ("accountid", "ownerid", "owner"):
+            return self.context.account_id
+        if lowered == "partition":
+            return self.context.partition
+        if lowered.endswith(("dnsname", "hostname", "endpoint", "address", "domainname")):
+            return f"{ident}.{region}.{self.service}.{suffix}"
+        if lowered.endswith(("url", "uri")):
+            return f"https://{ident}.{region}.{self.service}.{suffix}/"
+        if lowered in ("availabilityzone",):
+            return f"{region}a"
+        if lowered.endswith("cidrblock") or lowered.endswith("cidr"):
+            return "10.0.0.0/16"
+        if lowered.endswith(("createdate", "createdat", "creationdate", "lastmodified")):
+            return "2026-01-01T00:00:00Z"
+        if lowered == "id" or lowered.endswith("id"):
+            return f"{self.kind[:3]}-{self.text(key, 17)}"
+        return None
+
+    def of(self, key: str, hint: Any, depth: int = 0) -> Any:
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin is typing.Union:
+            options = [arg for arg in args if arg is not type(None)]
+            return self.of(key, options[0], depth) if options else None
+        if origin is not None and getattr(origin, "__name__", "") == "Output":
+            return self.of(key, args[0] if args else Any, depth)
+        if hint is str or hint is Any:
+            return self.string(key)
+        if hint in (bool, int, float):
+            if not self.lookup:
+                return UNKNOWN_WIRE
+            return {bool: False, int: 1, float: 1.0}[hint]
+        if origin in (list, tuple, typing.Sequence) or (
+                origin is not None and getattr(origin, "__name__", "") in ("Sequence", "List")):
+            item = args[0] if args else Any
+            if depth >= _MAX_DEPTH or not self.lookup:
+                return []
+            count = 2 if item is str else 1
+            return [self.of(f"{key}{index}", item, depth + 1) for index in range(count)]
+        if origin is not None and getattr(origin, "__name__", "") in ("Mapping", "dict", "Dict"):
+            return {}
+        if isinstance(hint, type) and not self.lookup:
+            return UNKNOWN_WIRE
+        if isinstance(hint, type) and depth < _MAX_DEPTH:
+            nested = _output_properties(hint)
+            if nested:
+                return {name: self.of(name, sub, depth + 1) for name, sub in nested.items()}
+        return self.string(key)
+
+
+def resource_outputs(context: Any, type_: str, name: str, inputs: Mapping[str, Any], *,
+                     identifiers_only: bool = False) -> dict[str, Any]:
+    """A value for every output property of ``type_`` that ``inputs`` does not set; {} when no
+    installed SDK declares the type. ``identifiers_only``: only the string outputs the cloud
+    assigns (ARNs, ids, DNS names, ...), for a type whose other outputs a hand-written
+    synthesizer owns (an absent output there means the default, not "unknown")."""
+    cls = resource_class(type_)
+    if cls is None:
+        return {}
+    values = _Values(context, type_, name, lookup=False)
+    found = {}
+    for key, hint in _output_properties(cls).items():
+        if key in inputs or key in ("id", "urn"):
+            continue
+        if identifiers_only:
+            shaped = values.shaped(key) if _is_text(hint) else None
+            if shaped is not None:
+                found[key] = shaped
+        else:
+            found[key] = values.of(key, hint)
+    return found
+
+
+def _is_text(hint: Any) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union:
+        return any(_is_text(arg) for arg in args if arg is not type(None))
+    if origin is not None and getattr(origin, "__name__", "") == "Output":
+        return bool(args) and _is_text(args[0])
+    return hint is str
+
+
+def call_result(context: Any, token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A value for every field of ``token``'s result (the arguments echoed where they are
+    fields); None when no installed SDK declares the function."""
+    cls = result_class(token)
+    if cls is None:
+        return None
+    seed = hashlib.sha256(json.dumps(dict(args), sort_keys=True, default=str).encode())
+    function = _snake(token.rsplit(":", 1)[-1]).removeprefix("get_").replace("_", "-")
+    values = _Values(context, token, f"{function}-{seed.hexdigest()[:6]}", lookup=True)
+    result = {key: values.of(key, hint) for key, hint in _output_properties(cls).items()}
+    for key, value in args.items():
+        if key in result and value is not None:
+            result[key] = value
+    return result
