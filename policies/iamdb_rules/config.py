@@ -36,3 +36,22 @@ ALLOWED_AUDIENCES = {
         "description": "audiences an IRSA trust policy's :aud condition may name",
     },
 }
+EXEMPTIONS = {
+    "exemptions": {
+        "type": "array", "default": [],
+        "description": "where this policy does not apply, each with the reason (a policy "
+                       "decision, e.g. a password-only application's database): the stacks "
+                       "and/or the resources (URN, or resource name, shell wildcards)",
+        "items": {
+            "type": "object",
+            "properties": {
+                "stacks": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "resources": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "reason": {"type": "string", "minLength": 1},
+            },
+            "required": ["reason"],
+            "anyOf": [{"required": ["stacks"]}, {"required": ["resources"]}],
+            "additionalProperties": False,
+        },
+    },
+}

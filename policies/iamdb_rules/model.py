@@ -19,6 +19,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .config import EXEMPTIONS
+from .exemptions import config_exemption, tag_exemption
+
 # pulumi-policy's proxies and secret wrapper, recognised by name so that this module does not
 # import pulumi-policy (and through it the whole Pulumi SDK).
 _PROXY_TYPES = frozenset({"_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy"})
@@ -114,8 +117,14 @@ class Rule:
     config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     remediation: str = ""
 
+    @property
+    def schema(self) -> dict[str, Mapping[str, Any]]:
+        """The configuration schema: the rule's own properties and ``exemptions`` (every rule
+        takes them, see :mod:`.exemptions`)."""
+        return {**self.config, **EXEMPTIONS}
+
     def defaults(self) -> dict[str, Any]:
-        return {key: spec["default"] for key, spec in self.config.items() if "default" in spec}
+        return {key: spec["default"] for key, spec in self.schema.items() if "default" in spec}
 
     def context(self, config: Mapping[str, Any] | None = None, **where: Any) -> RuleContext:
         return RuleContext(config={**self.defaults(), **dict(config or {})}, **where)
@@ -127,7 +136,10 @@ class Rule:
         failure: the pack fails closed rather than failing the whole preview or letting the
         resource pass unchecked."""
         try:
-            yield from self.check(subject, ctx)
+            for finding in self.check(subject, ctx):
+                kept = self._unless_exempt(finding, subject, ctx)
+                if kept is not None:
+                    yield kept
         except Exception as error:  # noqa: BLE001 - any failure becomes a finding
             what = "resource" if self.kind == "resource" else "stack"
             yield Violation(subject_urn, message(
@@ -136,6 +148,26 @@ class Rule:
                 subject_urn or "(the stack)",
                 "give the properties the provider's shapes, or report the failure to the "
                 "pack's maintainers"))
+
+    def _unless_exempt(self, finding: Finding, subject: Resource | Sequence[Resource],
+                       ctx: RuleContext) -> Finding | None:
+        """``finding``, or ``None`` when its resource is exempt from this rule (configured for
+        the stack/resource, or tagged ``pgiam:exempt`` with a reason)."""
+        if not isinstance(finding, Violation):
+            return finding
+        resources = [subject] if isinstance(subject, Resource) else subject
+        resource = next((item for item in resources if item.urn == finding.urn), None)
+        name = resource.name if resource is not None else ""
+        if config_exemption(ctx.setting("exemptions"), ctx.stack, finding.urn, name):
+            return None
+        if resource is None:
+            return finding
+        exempt, why = tag_exemption(self.name, resource.props)
+        if exempt:
+            return None
+        if why:
+            return Violation(finding.urn, f"{finding.message}\nNot exempt: {why}")
+        return finding
 
     def run(self, subject: Resource | Sequence[Resource], ctx: RuleContext | None = None,
             ) -> tuple[list[Violation], list[Deferred]]:

@@ -90,9 +90,8 @@ def _stack_urn(resources: Sequence[Resource]) -> str:
                 resources[0].urn if resources else "")
 
 
-def _schema(rule: Rule) -> PolicyConfigSchema | None:
-    return PolicyConfigSchema(properties={k: dict(v) for k, v in rule.config.items()}) \
-        if rule.config else None
+def _schema(rule: Rule) -> PolicyConfigSchema:
+    return PolicyConfigSchema(properties={k: dict(v) for k, v in rule.schema.items()})
 
 
 def to_policy(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
