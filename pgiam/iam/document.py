@@ -140,9 +140,13 @@ def _parse_statement(raw: Any, where: str, index: int, kind: PolicyKind | None) 
             if name in raw:
                 raise PolicyDocumentError(f"{where}.{name}", "not allowed in an identity-based policy")
     if kind == "trust":
-        for name in ("Resource", "NotResource"):
+        for name in ("Resource", "NotResource", "NotPrincipal"):
             if name in raw:
                 raise PolicyDocumentError(f"{where}.{name}", "not allowed in a role trust policy")
+    if "NotPrincipal" in raw and effect == "Allow":
+        # IAM refuses it: an Allow with NotPrincipal grants every principal but the listed ones.
+        raise PolicyDocumentError(f"{where}.NotPrincipal", 'not allowed with "Effect": "Allow" '
+                                  '(only with Deny)')
     return Statement(
         effect=effect,
         sid=sid,

@@ -32,7 +32,7 @@ from pgiam.iam import ArnError, expand_actions, parse_arn
 
 from .documents import Document, DocStatement, documents_of, read_document
 from .irsa_trust import is_irsa_role, roles, trust_documents
-from .links import refers_to
+from .links import refers_to, refers_to_member
 from .managed_policies import is_aws_managed, managed_policy_document
 from .model import Deferred, Finding, Resource, RuleContext, Violation, message
 from .props import is_unknown, items, text
@@ -40,6 +40,7 @@ from .props import is_unknown, items, text
 ROLE_POLICY_TYPES = {"aws:iam/rolePolicy:RolePolicy": "role",
                      "aws-native:iam:RolePolicy": "roleName"}
 POLICY_TYPES = ("aws:iam/policy:Policy", "aws-native:iam:ManagedPolicy")
+LIST_PROPS = ("managedPolicyArns", "policyArns")
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,8 @@ def _policies_by_arn(value: Any, source: Resource, prop: str,
                      resources: Sequence[Resource]) -> tuple[list[Any], bool]:
     """Documents an attached policy ARN stands for; and whether it is not known yet."""
     policies = [resource for resource in resources if resource.type in POLICY_TYPES]
-    linked = [policy for policy in policies if refers_to(source, prop, value, policy)]
+    refers = refers_to_member if prop in LIST_PROPS else refers_to
+    linked = [policy for policy in policies if refers(source, prop, value, policy)]
     if linked:
         return [policy.props.get("policy", policy.props.get("policyDocument"))
                 for policy in linked], False
@@ -251,7 +253,7 @@ def role_sources(role: Resource, resources: Sequence[Resource]) -> tuple[list[So
             if is_unknown(members):
                 pending.append(f"{other.urn}: its roles are not known yet")
                 continue
-            if any(refers_to(other, "roles", member, role) for member in items(members)):
+            if any(refers_to_member(other, "roles", member, role) for member in items(members)):
                 if other.type == "aws-native:iam:ManagedPolicy":
                     sources.append(Source(other, f"{other.urn} .policyDocument",
                                           other.props.get("policyDocument")))

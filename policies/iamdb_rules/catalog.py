@@ -8,9 +8,13 @@ from . import (
     document_validity,
     irsa_trust,
     kubernetes,
+    multivalued_keys,
+    oidc_provider,
+    pod_passwords,
     postgresql,
     rds,
     rds_db_connect,
+    secret_access,
     stack_rules,
 )
 from .config import ALLOWED_AUDIENCES, ALLOWED_STACKS, NON_KUBERNETES_ISSUERS
@@ -61,6 +65,19 @@ RULES: tuple[Rule, ...] = (
          "An IRSA trust pins the token audience with an :aud condition.",
          "resource", ADVISORY, irsa_trust.check_audience_present,
          {**ALLOWED_AUDIENCES, **NON_KUBERNETES_ISSUERS}),
+    Rule("iam-condition-multivalued-key-operator",
+         "A condition on a multivalued context key (aws:TagKeys, aws:CalledVia, "
+         "aws:PrincipalOrgPaths, ArrayOf service keys) says ForAnyValue: or ForAllValues:.",
+         "resource", ADVISORY, multivalued_keys.check_multivalued_keys),
+    Rule("irsa-oidc-provider-audience",
+         "An IAM OIDC provider's client ids include the audience of service account tokens "
+         "(sts.amazonaws.com), else STS refuses every pod's token.",
+         "resource", MANDATORY, oidc_provider.check_client_ids, ALLOWED_AUDIENCES),
+    Rule("irsa-trust-default-service-account",
+         "An IRSA trust never names a namespace's default service account "
+         "(system:serviceaccount:<namespace>:default): every pod that names none would get the "
+         "role.",
+         "resource", MANDATORY, irsa_trust.check_default_service_account, NON_KUBERNETES_ISSUERS),
     Rule("rds-db-connect-resource",
          "Every rds-db:connect grant (any policy shape, any wildcard action, NotAction) names "
          "full dbuser ARNs: no wildcard in region, account, resource id or user, a cluster-/db- "
@@ -72,6 +89,19 @@ RULES: tuple[Rule, ...] = (
          "\"*\", any action on \"*\", a whole service on every resource), however attached, AWS "
          "managed policies such as AdministratorAccess included.",
          "stack", MANDATORY, broad_permissions.check_broad_permissions, NON_KUBERNETES_ISSUERS),
+    Rule("irsa-role-reads-secrets",
+         "A pod role (IRSA or EKS Pod Identity) cannot read secrets broadly: no "
+         "secretsmanager:GetSecretValue, ssm:GetParameter* or kms:Decrypt on \"*\", on every "
+         "secret/parameter/key, or on the database's master password secret.",
+         "stack", MANDATORY, secret_access.check_secret_access, NON_KUBERNETES_ISSUERS),
+    Rule("postgresql-rds-iam-no-password",
+         "A PostgreSQL role that holds rds_iam sets no password.",
+         "stack", MANDATORY, postgresql.check_rds_iam_without_password),
+    Rule("kubernetes-no-database-password",
+         "No database password reaches pods: no PGPASSWORD/DB_PASSWORD-like setting, "
+         "postgres:// URL with a password or the RDS master password in workloads, Secrets, "
+         "ConfigMaps or Helm values.",
+         "stack", MANDATORY, pod_passwords.check_no_database_password),
     Rule("postgresql-rds-iam-role-privileges",
          "A PostgreSQL role that holds rds_iam is not SUPERUSER, cannot CREATEROLE and is not a "
          "member of rds_superuser.",

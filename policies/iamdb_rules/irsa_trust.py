@@ -521,3 +521,26 @@ def roles(resources: Sequence[Resource]) -> list[Resource]:
     from .documents import ROLE_TYPES
 
     return [resource for resource in resources if resource.type in ROLE_TYPES]
+
+
+DEFAULT_SERVICE_ACCOUNT = re.compile(r"^system:serviceaccount:[^:]*:default$")
+
+
+def check_default_service_account(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
+    """Trusting ``system:serviceaccount:<namespace>:default`` (exactly or through a pattern that
+    in any namespace) hands the role to every pod of the namespace that names no service account."""
+    if is_irsa_role(resource, ctx) is False:
+        return
+    subjects, unknown = trusted_subjects(resource)
+    for _, value in subjects:
+        if DEFAULT_SERVICE_ACCOUNT.match(value):
+            yield Violation(resource.urn, message(
+                f"The trust lets the service account subject {value!r} assume the role: every pod "
+                "of the namespace that names no service account runs as 'default' and gets the "
+                "role.",
+                f"{resource.urn} .assumeRolePolicy :sub",
+                "create a dedicated ServiceAccount for the workload and trust "
+                "system:serviceaccount:<namespace>:<that account> only"))
+            return
+    if unknown:
+        yield Deferred(resource.urn, "the trust's :sub condition is not known yet")

@@ -40,5 +40,36 @@ def refers_to(source: Resource, prop: str, value: object, target: Resource) -> b
     return False
 
 
+def _aws_managed(named: str) -> bool:
+    parts = named.split(":", 5)
+    return len(parts) == 6 and parts[2] == "iam" and parts[4] == "aws"
+
+
+def refers_to_member(source: Resource, prop: str, value: object, target: Resource) -> bool | None:
+    """Whether one member ``value`` of the list ``source.prop`` (``managedPolicyArns``,
+    ``policyArns``) names ``target``.
+
+    The engine records dependencies per property, not per member: a list that holds one of the
+    stack's policies plus ``arn:aws:iam::aws:policy/AdministratorAccess`` depends on that policy
+    for every member. So a known member is judged by its own value (an AWS managed ARN never
+    names a resource of the stack; a member other than the target's known ARN/name/id is another
+    policy), and the dependency decides only for a member that is not known yet."""
+    if value is None:
+        return False
+    if is_unknown(value):
+        dependencies = source.property_dependencies.get(prop, ())
+        if target.urn in dependencies:
+            return True
+        return None if not dependencies else False
+    named = str(value)
+    if _aws_managed(named):
+        return False
+    if named in identifiers(target):
+        return True
+    if text(target.props.get("arn")) or text(target.props.get("name")):
+        return refers_to(source, "", value, target)
+    return target.urn in source.property_dependencies.get(prop, ())
+
+
 def by_urn(resources: Sequence[Resource]) -> dict[str, Resource]:
     return {resource.urn: resource for resource in resources}

@@ -225,3 +225,27 @@ def rds_iam_holders(resources: Sequence[Resource]) -> tuple[set[str], bool, bool
     names = {holder.member for holder in holders if holder.member}
     unknown = bool(deferred) or any(holder.member is None for holder in holders)
     return names, unknown, pg
+
+
+def check_rds_iam_without_password(resources: Sequence[Resource],
+                                   ctx: RuleContext) -> Iterator[Finding]:
+    """A role that holds ``rds_iam`` logs in with tokens only (RDS refuses its password once it
+    is a member), so a ``password`` set on it is a secret that opens nothing today and a
+    password login path the day ``rds_iam`` is revoked: a passwordless design sets none."""
+    holders, deferred = _holders(resources)
+    yield from deferred
+    checked: set[str] = set()
+    for holder in holders:
+        role = holder.member_role
+        if role is None or role.urn in checked:
+            continue
+        checked.add(role.urn)
+        password = role.props.get("password")
+        if password is None or password == "":
+            continue
+        yield Violation(role.urn, message(
+            f"The PostgreSQL role {_role_name(role) or role.name!r} holds rds_iam (granted by "
+            f"{holder.source.urn}) and also sets a password: a stored secret in a passwordless "
+            "design, and a password login the day rds_iam is revoked.",
+            f"{role.urn} .password",
+            "drop password= from the IAM login role; it logs in with IAM auth tokens only"))

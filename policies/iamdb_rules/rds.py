@@ -22,6 +22,7 @@ CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 PROXY = "aws:rds/proxy:Proxy"
+GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 # Proxy engine families whose clients can authenticate with IAM auth tokens.
 IAM_AUTH_PROXY_FAMILIES = frozenset({"POSTGRESQL", "MYSQL"})
 # Engines whose databases accept IAM auth tokens (RDS User Guide, "IAM database
@@ -36,6 +37,48 @@ MYSQL_ENGINES = frozenset({"aurora-mysql", "mysql", "mariadb", "aurora"})
 def _engine(resource: Resource) -> str | None:
     value = resource.props.get("engine")
     return None if value is None or is_unknown(value) else str(value).lower()
+
+
+# Inputs that make a database take its engine from elsewhere (a source database, a snapshot,
+# a point in time, a global cluster), so that ``engine`` may be left out.
+ENGINE_SOURCES = ("replicateSourceDb", "replicationSourceIdentifier", "snapshotIdentifier",
+                  "restoreToPointInTime", "globalClusterIdentifier", "s3Import")
+
+
+def inherited_engine_source(resource: Resource) -> str | None:
+    """What a database without ``engine`` takes its engine from (``replicateSourceDb 'x'``), or
+    None. The engine is then not knowable here: the rules judge it as possibly PostgreSQL, and say
+    so, rather than skip it."""
+    for prop in ENGINE_SOURCES:
+        value = resource.props.get(prop)
+        if value is None or value == "" or value == {}:
+            continue
+        shown = text(value)
+        return f"{prop} {shown!r}" if shown else prop
+    return None
+
+
+def resolved_engine(resource: Resource, resources: Sequence[Resource]) -> str | None:
+    """The engine, else the engine of the stack's database (or global cluster) it inherits it
+    from, else ``postgres`` (possibly PostgreSQL) when it inherits one from outside the stack."""
+    engine = _engine(resource)
+    if engine is not None or inherited_engine_source(resource) is None:
+        return engine
+    for prop in ENGINE_SOURCES:
+        value = resource.props.get(prop)
+        if value is None:
+            continue
+        for source in resources:
+            if source.urn == resource.urn or source.type not in (CLUSTER, INSTANCE, GLOBAL_CLUSTER):
+                continue
+            named = {text(source.props.get(key)) for key in ("identifier", "clusterIdentifier",
+                                                             "globalClusterIdentifier", "arn", "id")}
+            if (text(value) and text(value) in named) or \
+                    source.urn in resource.property_dependencies.get(prop, ()):
+                found = _engine(source)
+                if found is not None:
+                    return found
+    return "postgres"
 
 
 def _where(resource: Resource, prop: str) -> str:
@@ -98,7 +141,10 @@ def check_iam_auth(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
                                      "authentication applies is checked at update")
         return
     engine = _engine(resource)
-    if engine is None or engine not in IAM_AUTH_ENGINES:
+    inherited = inherited_engine_source(resource) if engine is None else None
+    if inherited is not None:
+        engine = f"({inherited}: engine not set, possibly PostgreSQL)"
+    elif engine is None or engine not in IAM_AUTH_ENGINES:
         return
     if resource.type == CLUSTER and text(resource.props.get("engineMode")) == "serverless":
         yield Violation(resource.urn, message(
@@ -123,10 +169,23 @@ def check_iam_auth(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
 
 
 def check_storage_encrypted(resource: Resource, ctx: RuleContext) -> Iterator[Finding]:
-    """Clusters and instances encrypt their storage (replicas inherit their source's)."""
+    """Clusters, instances and global clusters encrypt their storage (replicas, and a global
+    cluster made from an existing cluster, inherit their source's)."""
+    props = resource.props
+    if resource.type == GLOBAL_CLUSTER:
+        if props.get("sourceDbClusterIdentifier") is None:
+            encrypted = truth(props.get("storageEncrypted"), default=False)
+            if encrypted is None:
+                yield Deferred(resource.urn, ".storageEncrypted is not known yet")
+            elif not encrypted:
+                yield Violation(resource.urn, message(
+                    "The global cluster does not encrypt its storage (storageEncrypted is false "
+                    "or not set): its member clusters cannot be encrypted either.",
+                    _where(resource, "storageEncrypted"),
+                    "set storage_encrypted=True on the aws.rds.GlobalCluster"))
+        return
     if resource.type not in (CLUSTER, INSTANCE):
         return
-    props = resource.props
     if resource.type == INSTANCE and props.get("replicateSourceDb") is not None:
         return
     if resource.type == CLUSTER and text(props.get("engineMode")) == "serverless":
@@ -274,7 +333,7 @@ def check_force_ssl(resources: Sequence[Resource], ctx: RuleContext) -> Iterator
             continue
         if resource.type not in (CLUSTER, INSTANCE):
             continue
-        engine = _engine(resource)
+        engine = resolved_engine(resource, resources)
         if engine is None or engine not in IAM_AUTH_ENGINES:
             continue
         if resource.type == CLUSTER:

@@ -35,7 +35,7 @@ from .kubernetes import (
     uses_aws_or_database,
     uses_database,
 )
-from .links import refers_to
+from .links import refers_to, refers_to_member
 from .managed_policies import is_aws_managed
 from .model import Deferred, Finding, Resource, RuleContext, Violation, message
 from .postgresql import rds_iam_holders
@@ -231,7 +231,7 @@ def _has_outside_policy(role: Resource, resources: Sequence[Resource]) -> bool:
     grants is not visible here."""
     arns = items(role.props.get("managedPolicyArns"))
     if any(isinstance(arn, str) and not is_unknown(arn) and not is_aws_managed(arn) and
-           not any(refers_to(role, "managedPolicyArns", arn, policy) for policy in resources
+           not any(refers_to_member(role, "managedPolicyArns", arn, policy) for policy in resources
                    if policy.type in POLICY_TYPES) for arn in arns):
         return True
     return any(_attaches_outside_policy(other, role, resources) for other in resources
@@ -244,11 +244,11 @@ def _attaches_outside_policy(attachment: Resource, role: Resource,
     managed (its document cannot be read here)."""
     role_key, arn_key = POLICY_ATTACHMENT_TYPES[attachment.type]
     members = items(attachment.props.get(role_key))
-    if not any(refers_to(attachment, role_key, member, role) for member in members):
+    if not any(refers_to_member(attachment, role_key, member, role) for member in members):
         return False
     policies = [r for r in resources if r.type in POLICY_TYPES]
     for arn in items(attachment.props.get(arn_key)):
-        if any(refers_to(attachment, arn_key, arn, policy) for policy in policies):
+        if any(refers_to_member(attachment, arn_key, arn, policy) for policy in policies):
             continue
         if isinstance(arn, str) and not is_unknown(arn) and not is_aws_managed(arn):
             return True

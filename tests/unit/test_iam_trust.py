@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from pgiam.iam import (
+    PolicyDocumentError,
     Principal,
     Request,
     evaluate_resource_policy,
@@ -271,11 +272,24 @@ def test_not_principal_with_deny(not_principal: list[str], caller: Principal | N
     assert evaluate_resource_policy(_bucket_policy(not_principal), _get(caller)).effect == effect
 
 
-def test_not_principal_with_allow_allows_everyone_else() -> None:
-    policy = _trust({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, element="NotPrincipal")
-    assert evaluate_trust_policy(policy, assume(OTHER_ACCOUNT_USER)).allowed
-    assert evaluate_trust_policy(policy, assume(None)).allowed  # anonymous too: why AWS warns
-    assert not evaluate_trust_policy(policy, assume(Principal("AWS", f"arn:aws:iam::{ACCOUNT}:root"))).allowed
+@pytest.mark.parametrize("kind", [None, "trust", "resource"])
+def test_not_principal_with_allow_is_refused_as_iam_refuses_it(kind: Any) -> None:
+    document = {"Version": "2012-10-17", "Statement": {
+        "Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "sts:AssumeRole"}}
+    with pytest.raises(PolicyDocumentError, match=r"Statement\[0\]\.NotPrincipal"):
+        parse_policy(document, kind=kind)
+
+
+def test_not_principal_is_refused_in_a_trust_policy_even_with_deny() -> None:
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": "sts:AssumeRole"},
+        {"Effect": "Deny", "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": "sts:AssumeRole"}]}
+    with pytest.raises(PolicyDocumentError, match="not allowed in a role trust policy"):
+        parse_policy(document, kind="trust")
+    assert parse_policy(document, kind="resource").statements[1].not_principal is not None
 
 
 def test_statement_without_principal_never_applies_in_a_resource_policy() -> None:

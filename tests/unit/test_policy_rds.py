@@ -33,7 +33,7 @@ def run(rule: str, subject, config=None, stack: str = "dev"):
     (INSTANCE, {"engine": "MariaDB", "iamDatabaseAuthenticationEnabled": True}),
     (INSTANCE, {"engine": "sqlserver-ex"}),
     (INSTANCE, {"engine": "oracle-ee"}),
-    (INSTANCE, {"replicateSourceDb": "source-db"}),
+    (INSTANCE, {"replicateSourceDb": "source-db", "iamDatabaseAuthenticationEnabled": True}),
     ("aws:s3/bucket:Bucket", {}),
 ], ids=["aurora-pg", "aurora-mysql-string-true", "postgres", "mariadb-any-case",
         "sqlserver-has-no-iam-auth", "oracle", "replica-without-engine", "other-type"])
@@ -221,3 +221,45 @@ def test_rds_postgres_15_default_group_already_forces_tls():
     legacy = res(INSTANCE, {"engine": "postgres", "engineVersion": "14.9"}, name="old")
     violations, _ = run("rds-force-ssl", [modern, legacy])
     assert [v.urn for v in violations] == [legacy.urn]
+
+
+@pytest.mark.parametrize("type_, props", [
+    (INSTANCE, {"replicateSourceDb": "orders-primary"}),
+    (INSTANCE, {"replicateSourceDb": "arn:aws:rds:us-east-1:123456789012:db:orders"}),
+    (INSTANCE, {"snapshotIdentifier": "orders-final-snapshot"}),
+    (INSTANCE, {"restoreToPointInTime": {"sourceDbInstanceIdentifier": "orders"}}),
+    (CLUSTER, {"globalClusterIdentifier": "orders-global"}),
+    (CLUSTER, {"replicationSourceIdentifier": "arn:aws:rds:eu-west-1:123456789012:cluster:o"}),
+], ids=["replica-by-identifier", "cross-region-replica", "snapshot-restore", "pitr-restore",
+        "global-member", "cross-region-cluster-replica"])
+def test_a_database_without_engine_is_judged_as_possibly_postgresql(type_, props):
+    violations, _ = run("rds-iam-auth-enabled", res(type_, props))
+    assert len(violations) == 1
+    assert "engine not set, possibly PostgreSQL" in violations[0].message
+
+
+def test_engine_less_replica_takes_its_source_engine_for_the_tls_parameter():
+    source = res(INSTANCE, {"engine": "mysql", "identifier": "shop-primary",
+                            "iamDatabaseAuthenticationEnabled": True}, name="primary")
+    replica = res(INSTANCE, {"replicateSourceDb": "shop-primary",
+                             "iamDatabaseAuthenticationEnabled": True}, name="replica")
+    violations, _ = run("rds-force-ssl", [source, replica])
+    replica_messages = [v.message for v in violations if v.urn == replica.urn]
+    assert len(replica_messages) == 1 and "require_secure_transport=ON" in replica_messages[0]
+
+
+def test_engine_less_replica_of_an_outside_database_is_assumed_postgresql_for_tls():
+    replica = res(INSTANCE, {"replicateSourceDb": "arn:aws:rds:us-east-1:123456789012:db:x",
+                             "iamDatabaseAuthenticationEnabled": True})
+    violations, _ = run("rds-force-ssl", [replica])
+    assert len(violations) == 1 and "rds.force_ssl=1" in violations[0].message
+
+
+@pytest.mark.parametrize("props, reported", [
+    ({"engine": "aurora-postgresql"}, True),
+    ({"engine": "aurora-postgresql", "storageEncrypted": True}, False),
+    ({"sourceDbClusterIdentifier": "arn:aws:rds:us-east-1:123456789012:cluster:o"}, False),
+])
+def test_global_cluster_encrypts_its_storage(props, reported):
+    violations, _ = run("rds-storage-encrypted", res("aws:rds/globalCluster:GlobalCluster", props))
+    assert bool(violations) == reported
