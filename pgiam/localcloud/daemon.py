@@ -115,6 +115,9 @@ class Daemon:
         oidc_server.app = OidcApp(issuer)
         oidc_server.tls_context = tls_server_context(str(self.state.oidc_cert), str(self.state.oidc_key))
 
+        # AWS-managed policies (arn:aws:iam::aws:policy/...) exist in every account on AWS and
+        # team programs attach them (EKS cluster and node roles); moto has them only when asked.
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         registry = HandlerRegistry()
