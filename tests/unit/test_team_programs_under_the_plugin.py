@@ -20,6 +20,11 @@ PROGRAMS = {
                                    "system:serviceaccount:ledger:ledger-writer",
                                    ("aws:rds/cluster:Cluster", "payments-aurora"), "ledger_svc",
                                    "clusterResourceId"),
+    # its database inside the team's own component, the connect policy a standalone RolePolicy
+    "inventory_component_aurora_plain_eks": ("stock-reader-pods",
+                                             "system:serviceaccount:stock:stock-reader",
+                                             ("aws:rds/cluster:Cluster", "inventory-db-cluster"),
+                                             "stock_reader", "clusterResourceId"),
 }
 
 
