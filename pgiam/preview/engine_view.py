@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pgiam.program.sdk_types import is_invented
 from pgiam.program.runner import (
     RESOURCE_REF_SIG,
     SIG_KEY,
@@ -32,7 +33,11 @@ PROVIDER_PREFIX = "pulumi:providers:"
 
 
 def analyzer_value(value: Any) -> Any:
-    """``value`` in the form analyzers receive: resource references downgraded."""
+    """``value`` in the form analyzers receive: resource references downgraded; text built from a
+    string a data source was given without knowing it (:func:`pgiam.program.sdk_types.is_invented`)
+    unknown, so the pack defers the rules that would read it rather than judge an invented value."""
+    if is_invented(value):
+        return UNKNOWN
     if isinstance(value, Mapping):
         if value.get(SIG_KEY) == RESOURCE_REF_SIG:
             if "id" in value:

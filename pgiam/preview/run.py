@@ -71,6 +71,7 @@ class _AnalyzeWorker(threading.Thread):
 def preview(options: PreviewOptions) -> PreviewReport:
     """Run the whole preview and return its report; :class:`PgiamError` when the program or the
     pack cannot run."""
+    from pgiam.program.config_reads import required_keys
     from pgiam.program.loader import load_project, load_stack_config, parse_config_overrides
     from pgiam.preview.pack_host import EngineLogServer, load_pack, pack_environment, start_pack
     from pgiam.preview.policy_config import read_policy_config
@@ -79,7 +80,11 @@ def preview(options: PreviewOptions) -> PreviewReport:
         raise PgiamError(f"--mode must be preview or up, not {options.mode!r}")
     project = load_project(options.program)
     pack = load_pack(options.policy_pack)
-    config = load_stack_config(project, options.stack, parse_config_overrides(options.config))
+    # A preview reads no secret value: a required secret nobody set (``secret: true`` in
+    # Pulumi.yaml, ``require_secret`` in the code) gets a placeholder, named in the report.
+    required_secrets = [key for key, read in required_keys(project).items() if read.secret]
+    config = load_stack_config(project, options.stack, parse_config_overrides(options.config),
+                               unset_secrets=required_secrets)
     policy_config = read_policy_config(options.policy_config)
     dry_run = options.mode == "preview"
 
@@ -128,6 +133,9 @@ def _analyse(project: Any, config: Any, running: Any, policy_config: dict[str, A
     warnings.extend(f"{key} is a secure value that cannot be decrypted offline: previewed with a "
                     f"placeholder (pass --config {key}=VALUE, or set PULUMI_CONFIG_PASSPHRASE)"
                     for key in config.placeholders)
+    warnings.extend(f"{key} is a required secret that is not set: previewed with a placeholder "
+                    f"secret (a preview reads no secret value; pass --config {key}=VALUE to use one)"
+                    for key in config.placeholder_secrets)
     return PreviewReport(project=project.name, stack=config.stack, mode=options.mode,
                          pack=result.pack, resources=len(view), violations=result.violations,
                          deferred=result.deferred, warnings=warnings)

@@ -34,7 +34,7 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,8 @@ class StackConfig:
     secret_keys: frozenset[str]
     placeholders: tuple[str, ...] = ()
     stack_file: Path | None = None
+    # required secrets nobody set that got a placeholder (``unset_secrets`` of load_stack_config)
+    placeholder_secrets: tuple[str, ...] = ()
 
     def environment(self) -> dict[str, str]:
         """``PULUMI_CONFIG`` and ``PULUMI_CONFIG_SECRET_KEYS`` as the CLI sets them for plugins."""
@@ -362,9 +364,13 @@ def parse_config_overrides(items: Sequence[str]) -> dict[str, str]:
 
 
 def load_stack_config(project: PulumiProject, stack: str,
-                      overrides: Mapping[str, str] | None = None) -> StackConfig:
+                      overrides: Mapping[str, str] | None = None, *,
+                      unset_secrets: Iterable[str] = ()) -> StackConfig:
     """The configuration of ``stack``: project defaults, then the stack file, then
-    ``overrides`` (keys without a namespace get the project's)."""
+    ``overrides`` (keys without a namespace get the project's). Each key of ``unset_secrets``
+    (full keys) that none of them sets gets :data:`PLACEHOLDER_SECRET`, as a secret, and is named
+    in :attr:`StackConfig.placeholder_secrets` (a run that reads no secret value, such as an
+    offline preview, needs no real one)."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}", stack):
         raise ProjectError(f"stack name {stack!r}: use letters, digits, '-', '_' or '.'")
     stack_name = stack.rsplit("/", 1)[-1]
@@ -398,6 +404,14 @@ def load_stack_config(project: PulumiProject, stack: str,
         if full in reader.placeholders:
             reader.placeholders.remove(full)
 
+    filled = []
+    for key in unset_secrets:
+        full = project.full_key(key)
+        if full not in values and full not in filled:
+            values[full] = PLACEHOLDER_SECRET
+            secret_keys.add(full)
+            filled.append(full)
+
     missing = sorted(key for key, declaration in project.declarations.items()
                      if not declaration.has_default and key not in values)
     if missing:
@@ -408,4 +422,5 @@ def load_stack_config(project: PulumiProject, stack: str,
             f"{stack_file.name} or pass --config KEY=VALUE")
     return StackConfig(project=project.name, stack=stack_name, values=values,
                        secret_keys=frozenset(secret_keys), placeholders=tuple(reader.placeholders),
-                       stack_file=stack_file if stack_file.is_file() else None)
+                       stack_file=stack_file if stack_file.is_file() else None,
+                       placeholder_secrets=tuple(filled))

@@ -142,7 +142,8 @@ class RecordingMocks(Mocks):
         raw_inputs = dict(args.inputs)
         if self.computed:
             resource_id, state = synthesize_resource(self.context, args.typ, args.name,
-                                                     raw_inputs, bool(args.custom))
+                                                     raw_inputs, bool(args.custom),
+                                                     read=bool(getattr(args, "id", None)))
         else:
             resource_id, state = "", dict(raw_inputs)
         children: dict[str, tuple[str, str, dict]] = {}

@@ -12,13 +12,18 @@ endpoints and URLs shaped like the real ones where the property name says what i
 No library does this: pulumi's Python SDK only maps tokens to classes for resources it has to
 rehydrate, and says nothing about function results. Written by hand, kept small.
 
-Values a policy rule would judge are never invented here: a property that holds an IAM policy
-document or another JSON document comes back unknown (:data:`UNKNOWN_WIRE`), so the pack defers
-the rules that would read it instead of judging a made-up document.
+Values a policy rule would judge are never invented here: a resource's property that holds an
+IAM policy document or another JSON document comes back unknown (:data:`UNKNOWN_WIRE`), so the
+pack defers the rules that would read it instead of judging a made-up document. A data source's
+result cannot be unknown (the SDK's plain ``get_*`` form type-checks it), so an invented string
+there (a document, a secret string, a name) carries :data:`INVENTED_MARK`: the program's own code
+can go on with it, and whatever resource property it reaches is handed to the pack as unknown
+(:func:`is_invented`, used by :mod:`pgiam.preview.engine_view`).
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import importlib
@@ -34,6 +39,8 @@ from typing import Any
 # pulumi's wire sentinel for "unknown" (pulumi.runtime.rpc.UNKNOWN); a mock answering it gives the
 # program an unknown Output, as the engine does at preview.
 UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# Carried by every string a data source's result is given without knowing it.
+INVENTED_MARK = "pgiam-unknown-"
 _MAX_DEPTH = 4
 # Properties that hold an IAM policy or another JSON document (a rule may read them).
 _DOCUMENT_NAMES = re.compile(
@@ -41,6 +48,32 @@ _DOCUMENT_NAMES = re.compile(
     r"AccessPolicies|ResourcePolicy|BucketPolicy|KeyPolicy|InlinePolicy|Json)$")
 _GLOBAL_SERVICES = {"iam", "s3", "route53", "cloudfront", "organizations", "waf"}
 _NO_ACCOUNT_SERVICES = {"s3"}
+
+
+def is_invented(value: Any) -> bool:
+    """Whether ``value`` is (or is text built from) a string invented for an unknown lookup."""
+    return isinstance(value, str) and INVENTED_MARK in value
+
+
+# pulumi-aws module -> the service name its ARNs carry, where the two differ
+_ARN_SERVICES = {"lb": "elasticloadbalancing", "alb": "elasticloadbalancing",
+                 "elb": "elasticloadbalancing", "cognito": "cognito-idp", "lambda": "lambda",
+                 "cloudwatch": "cloudwatch", "apigateway": "apigateway", "cfg": "config",
+                 "directoryservice": "ds", "msk": "kafka", "opensearch": "es",
+                 "elasticsearch": "es", "sfn": "states", "appautoscaling": "application-autoscaling"}
+# types in pulumi-aws' cloudwatch module whose ARNs belong to another service
+_CLOUDWATCH_KINDS = (("Log", "logs"), ("Event", "events"))
+
+
+def arn_service(type_: str) -> str:
+    """The service an ARN of ``type_`` names (``aws:lb/loadBalancer:LoadBalancer`` ->
+    ``elasticloadbalancing``, ``aws:cloudwatch/logGroup:LogGroup`` -> ``logs``)."""
+    parts = type_.split(":")
+    module = parts[1].split("/")[0] if len(parts) == 3 else "service"
+    if module == "cloudwatch":
+        return next((service for prefix, service in _CLOUDWATCH_KINDS
+                     if parts[2].startswith(prefix)), "cloudwatch")
+    return _ARN_SERVICES.get(module, module)
 
 
 def _snake(name: str) -> str:
@@ -154,7 +187,7 @@ class _Values:
         shaped = self.shaped(key)
         if shaped is not None:
             return shaped
-        return f"{self.name}-{self.text(key, 7)}" if self.lookup else UNKNOWN_WIRE
+        return f"{INVENTED_MARK}{self.text(key, 12)}" if self.lookup else UNKNOWN_WIRE
 
     def shaped(self, key: str) -> str | None:
         """A value for ``key`` when its name says what the cloud puts there, else None."""
@@ -162,9 +195,16 @@ class _Values:
         ident = f"{self.name}-{self.text(key, 7)}"
         region, suffix = self.context.region, self.context.dns_suffix
         if _DOCUMENT_NAMES.search(key):
-            return UNKNOWN_WIRE
+            if not self.lookup:
+                return UNKNOWN_WIRE
+            # JSON the program can parse, marked so the pack never judges it
+            return json.dumps({"Version": "2012-10-17", "Id": f"{INVENTED_MARK}{self.text(key, 12)}",
+                               "Statement": []})
+        if lowered.endswith("authorizationtoken"):
+            token = f"AWS:{INVENTED_MARK}{self.text(key, 24)}"
+            return base64.b64encode(token.encode()).decode()
         if lowered == "arn" or lowered.endswith("arn"):
-            return self.context.arn(self.service, f"{self.kind}/{ident}",
+            return self.context.arn(arn_service(self.type), f"{self.kind}/{ident}",
                                     regional=self.service not in _GLOBAL_SERVICES,
                                     with_account=self.service not in _NO_ACCOUNT_SERVICES)
         if lowered.endswith("ipv6address") or lowered.endswith("ipv6"):
@@ -208,7 +248,9 @@ class _Values:
         if origin in (list, tuple, typing.Sequence) or (
                 origin is not None and getattr(origin, "__name__", "") in ("Sequence", "List")):
             item = args[0] if args else Any
-            if depth >= _MAX_DEPTH or not self.lookup:
+            if not self.lookup:
+                return UNKNOWN_WIRE  # unknown, as at preview: never an empty list to index
+            if depth >= _MAX_DEPTH:
                 return []
             count = 2 if item is str else 1
             return [self.of(f"{key}{index}", item, depth + 1) for index in range(count)]
@@ -224,15 +266,16 @@ class _Values:
 
 
 def resource_outputs(context: Any, type_: str, name: str, inputs: Mapping[str, Any], *,
-                     identifiers_only: bool = False) -> dict[str, Any]:
+                     identifiers_only: bool = False, read: bool = False) -> dict[str, Any]:
     """A value for every output property of ``type_`` that ``inputs`` does not set; {} when no
     installed SDK declares the type. ``identifiers_only``: only the string outputs the cloud
     assigns (ARNs, ids, DNS names, ...), for a type whose other outputs a hand-written
-    synthesizer owns (an absent output there means the default, not "unknown")."""
+    synthesizer owns (an absent output there means the default, not "unknown"). ``read``: an
+    existing resource looked up (``Service.get``): every output gets a value, as a lookup's."""
     cls = resource_class(type_)
     if cls is None:
         return {}
-    values = _Values(context, type_, name, lookup=False)
+    values = _Values(context, type_, name, lookup=read)
     found = {}
     for key, hint in _output_properties(cls).items():
         if key in inputs or key in ("id", "urn"):

@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .iam_policy_document import render_policy_document
-from .sdk_types import call_result, resource_outputs
+from .sdk_types import arn_service, call_result, resource_outputs
 
 # ------------------------------------------------------------------------------------------
 # Context and the request a synthesizer receives
@@ -176,7 +176,8 @@ def call_synth(*tokens: str) -> Callable[[CallSynth], CallSynth]:
 
 
 def synthesize_resource(context: CloudContext, type_: str, name: str,
-                        inputs: Mapping[str, Any], custom: bool = True) -> tuple[str, dict]:
+                        inputs: Mapping[str, Any], custom: bool = True, *,
+                        read: bool = False) -> tuple[str, dict]:
     """The id and the full state (inputs overlaid with computed values) of one resource."""
     request = ResourceRequest(context, type_, name, inputs, custom)
     synth = RESOURCE_SYNTHS.get(type_)
@@ -185,8 +186,9 @@ def synthesize_resource(context: CloudContext, type_: str, name: str,
     resource_id, computed = synth(request)
     # Every output the SDK declares and nobody synthesized: typed, deterministic, shaped by its
     # name (sdk_types); the hand-written values above win.
-    generic = resource_outputs(context, type_, name, inputs,
-                               identifiers_only=type_ in RESOURCE_SYNTHS) if custom else {}
+    generic = resource_outputs(context, type_, name, inputs, read=read,
+                               identifiers_only=type_ in RESOURCE_SYNTHS and not read) \
+        if custom else {}
     return resource_id, {**generic, **inputs, **computed}
 
 
@@ -195,9 +197,10 @@ def synthesize_call(context: CloudContext, token: str, args: Mapping[str, Any]) 
     class (:mod:`pgiam.program.sdk_types`); :class:`UnknownCallError` when no installed package
     declares the function."""
     synth = CALL_SYNTHS.get(token)
-    if synth is not None:
-        return synth(context, args)
     result = call_result(context, token, args)
+    if synth is not None:
+        # the hand-written fields win; the SDK's result class fills the ones it leaves out
+        return {**(result or {}), **synth(context, args)}
     if result is None:
         raise UnknownCallError(token)
     return result
@@ -213,7 +216,7 @@ def _generic(request: ResourceRequest) -> tuple[str, Computed]:
     computed: Computed = {"id": resource_id}
     parts = request.type.split(":")
     if parts[0] == "aws" and len(parts) == 3 and "arn" not in request.inputs:
-        service = parts[1].split("/")[0]
+        service = arn_service(request.type)
         kind = "".join(f"-{c.lower()}" if c.isupper() else c for c in parts[2]).lstrip("-")
         computed["arn"] = request.context.arn(service, f"{kind}/{resource_id}")
     return resource_id, computed

@@ -128,6 +128,22 @@ def test_a_policy_document_that_is_not_json_is_a_violation_on_its_resource(tmp_p
         assert all("not JSON" in v["message"] for v in result.report["violations"])
 
 
+def _needs_plain_config(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: needs\nruntime: python\nconfig:\n  needs:vpcId:\n    type: string\n")
+    (tmp_path / "__main__.py").write_text("import pulumi\npulumi.Config().require('vpcId')\n")
+    return tmp_path
+
+
+def test_the_readme_command_previews_infra_with_a_placeholder_for_its_secret():
+    result = preview(INFRA)
+    assert result.returncode == 0, result.stderr
+    assert result.report["violations"] == []
+    assert any(warning.startswith("iam-postgres:masterPassword is a required secret that is not "
+                                  "set: previewed with a placeholder")
+               for warning in result.report["warnings"])
+
+
 def _broken_pack(tmp_path):
     pack = tmp_path / "pack"
     pack.mkdir()
@@ -145,7 +161,7 @@ def _broken_pack(tmp_path):
     (lambda t: (PROGRAMS / "stack_reference",),
      "pulumi.StackReference('acme/network/prod'); an offline preview has no backend"),
     (lambda t: (t,), "is not a Pulumi project: no Pulumi.yaml"),
-    (lambda t: (INFRA,), "missing configuration value 'iam-postgres:masterPassword'"),
+    (lambda t: (_needs_plain_config(t),), "missing configuration value 'needs:vpcId'"),
     (lambda t: (INFRA, *INFRA_CONFIG, "--policy-pack", str(t / "missing")),
      "policy pack directory"),
     (lambda t: (INFRA, *INFRA_CONFIG, "--policy-pack", str(_broken_pack(t))),

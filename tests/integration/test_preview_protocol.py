@@ -90,7 +90,7 @@ def test_unknown_inputs_become_deferred_checks_not_violations(servicer):
     assert {f.policy for f in deferred} == {
         "iam-policy-document-valid", "irsa-trust-federated-provider",
         "irsa-trust-condition-keys", "irsa-trust-subject", "irsa-trust-audience",
-        "irsa-trust-audience-present"}
+        "irsa-trust-audience-present", "irsa-trust-default-service-account"}
     assert all(f.urn.endswith("::app") and "assumeRolePolicy" in f.message for f in deferred)
 
 

@@ -1,0 +1,74 @@
+"""Values for resources and data sources nobody wrote a synthesizer for, from the installed SDKs'
+own classes: typed, deterministic, shaped like AWS's, and never an invented value a rule could
+judge."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from pgiam.program.sdk_types import (
+    UNKNOWN_WIRE,
+    is_invented,
+    resource_class,
+    result_class,
+)
+from pgiam.program.synth import CloudContext, UnknownCallError, synthesize_call, synthesize_resource
+
+pytestmark = pytest.mark.unit
+
+CONTEXT = CloudContext(region="eu-west-1")
+
+
+def test_function_tokens_map_to_the_sdk_result_class():
+    assert result_class("aws:ec2/getAmi:getAmi").__name__ == "GetAmiResult"
+    assert result_class("aws:index/getRegion:getRegion").__name__ == "GetRegionResult"
+    assert result_class("kubernetes:nope/getNothing:getNothing") is None
+    assert resource_class("aws:lb/loadBalancer:LoadBalancer").__name__ == "LoadBalancer"
+
+
+def test_a_data_source_without_synthesizer_gets_every_field_typed_and_deterministic():
+    args = {"mostRecent": True, "owners": ["amazon"]}
+    first = synthesize_call(CONTEXT, "aws:ec2/getAmi:getAmi", args)
+    assert first == synthesize_call(CONTEXT, "aws:ec2/getAmi:getAmi", args)
+    assert first["owners"] == ["amazon"] and first["mostRecent"] is True
+    assert isinstance(first["blockDeviceMappings"], list)
+    assert first["arn"].startswith("arn:aws:ec2:eu-west-1:")
+    assert isinstance(first["imageId"], str) and first["imageId"]
+
+
+def test_an_ecr_token_decodes_to_a_user_and_an_unjudgeable_password():
+    result = synthesize_call(CONTEXT, "aws:ecr/getAuthorizationToken:getAuthorizationToken", {})
+    user, password = base64.b64decode(result["authorizationToken"]).decode().split(":", 1)
+    assert user == "AWS" and is_invented(password)
+
+
+def test_a_looked_up_document_parses_but_is_marked_invented():
+    result = synthesize_call(CONTEXT, "aws:iam/getPolicy:getPolicy", {"name": "base"})
+    assert json.loads(result["policy"])["Statement"] == []
+    assert is_invented(result["policy"])
+    secret = synthesize_call(CONTEXT, "aws:secretsmanager/getSecretVersion:getSecretVersion",
+                             {"secretId": "app"})
+    assert is_invented(secret["secretString"])
+
+
+def test_a_hand_written_lookup_gains_the_fields_it_left_out():
+    result = synthesize_call(CONTEXT, "aws:eks/getCluster:getCluster", {"name": "platform"})
+    assert result["certificateAuthorities"] and result["endpoint"].startswith("https://")
+
+
+def test_a_resource_gets_shaped_identifiers_and_unknown_blocks():
+    _, state = synthesize_resource(CONTEXT, "aws:lb/loadBalancer:LoadBalancer", "web",
+                                   {"subnets": ["subnet-1"]})
+    assert state["dnsName"].endswith(".amazonaws.com") and "web" in state["dnsName"]
+    assert state["arn"].startswith("arn:aws:elasticloadbalancing:eu-west-1:")
+    _, cert = synthesize_resource(CONTEXT, "aws:acm/certificate:Certificate", "web",
+                                  {"domainName": "www.example.com"})
+    assert cert["domainValidationOptions"] == UNKNOWN_WIRE
+
+
+def test_a_function_no_installed_package_declares_is_refused_by_name():
+    with pytest.raises(UnknownCallError, match="nowhere:index/getThing:getThing"):
+        synthesize_call(CONTEXT, "nowhere:index/getThing:getThing", {})
