@@ -26,19 +26,24 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .kubernetes import MANIFEST_COMPONENTS, embedded_objects, is_kubernetes, pod_specs
-from .model import Finding, Resource, RuleContext, Violation, message
+from .model import Deferred, Finding, Resource, RuleContext, Violation, message
 from .props import describe_path, is_unknown, text, type_kind
 from .rds import CLUSTER, INSTANCE
 
 PASSWORD_NAME = re.compile(
-    r"^(?:PG|POSTGRES(?:QL)?|DB|DATABASE|RDS|SQL)[_-]?(?:[A-Z0-9]+[_-])?(?:PASS|PASSWD|PASSWORD)$",
+    r"^(?:[A-Z0-9]+[_-])?(?:PG|POSTGRES(?:QL)?|DB|DATABASE|RDS|SQL)[_-]?(?:[A-Z0-9]+[_-])?"
+    r"(?:PASS|PASSWD|PASSWORD)$",
     re.IGNORECASE)
 DATABASE_CONTEXT = re.compile(r"postgres|database|^db$|^rds$|externaldatabase", re.IGNORECASE)
 URL_PASSWORD = re.compile(r"\bpostgres(?:ql)?(?:\+[a-z0-9_]+)?://[^/@\s:]*:[^/@\s]+@",
                           re.IGNORECASE)
 DSN_PASSWORD = re.compile(r"(?:^|\s|;)password\s*=\s*(?!\s|;|$)", re.IGNORECASE)
 DSN_HINT = re.compile(r"\b(?:host|dbname|server)\s*=", re.IGNORECASE)
+CONNECTION_NAME = re.compile(r"(?:URL|URI|DSN|CONN(?:ECTION)?(?:_?STRING)?)$", re.IGNORECASE)
 SECRET_KINDS = ("Secret", "ConfigMap")
+# Whole maps a preview may not know (a Secret's stringData holding an Output): deferred.
+WHOLE_ENTRIES = {"Secret": ("data", "stringData"), "ConfigMap": ("data",),
+                 "Release": ("values",), "Chart": ("values",)}
 FIX = ("log in with an IAM auth token (boto3 generate_db_auth_token, or a token-minting "
        "sidecar) and remove the password from the pod, its Secrets/ConfigMaps and Helm values")
 
@@ -108,13 +113,24 @@ def object_findings(resource: Resource, masters: set[str], label: str) -> Iterat
     urn = resource.urn
     props = _decoded_entries(resource)
     reported: set[str] = set()
+    for key in WHOLE_ENTRIES.get(type_kind(resource.type), ()):
+        if is_unknown(props.get(key)):
+            yield Deferred(urn, f"{label} .{key} is not known yet; it may carry a password")
     for path, name, value in _named(props, ()):
-        if value is None or value == "" or is_unknown(value) or path[:1] == ("metadata",):
+        if value is None or value == "" or path[:1] == ("metadata",):
+            continue
+        if is_unknown(value) and not _is_password_name(name, path[:-1]):
+            if CONNECTION_NAME.search(name):
+                # a connection string built from values not known yet (Output.concat with an
+                # endpoint) may carry a password: judged once known, never passed unseen
+                yield Deferred(urn, f"{label} {describe_path(path)} ({name}) is not known yet; "
+                                    "it may carry a password")
             continue
         if _is_password_name(name, path[:-1]):
             where = describe_path(path)
             reported.add(where)
-            origin = "from a Secret" if isinstance(value, Mapping) else "literally"
+            origin = ("from a value not known yet" if is_unknown(value) else
+                      "from a Secret" if isinstance(value, Mapping) else "literally")
             yield Violation(urn, message(
                 f"A database password reaches the pods: {name} is set ({origin}) in a "
                 "passwordless design.", f"{label} {where}", FIX))

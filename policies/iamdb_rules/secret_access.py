@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from pgiam.iam import ArnError, parse_arn
+from pgiam.iam import ArnError, parse_arn, wildcard_match
 
 from .broad_permissions import broad_problem, pod_role, role_sources
 from .documents import DocStatement, read_document
@@ -51,6 +51,21 @@ def _every(pattern: str) -> bool:
     return resource in ("*", "secret:*", "parameter/*", "parameter*", "key/*", "alias/*")
 
 
+# What the master password secrets RDS manages are named (rds!cluster-<uuid>-<6>, rds!db-<uuid>-<6>):
+# a pattern matching them (secret:rds!*, secret:rds*) reaches every database's master password.
+RDS_MANAGED_SECRETS = ("secret:rds!cluster-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9-AbCdEf",
+                       "secret:rds!db-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9-AbCdEf")
+
+
+def _rds_managed(pattern: str) -> bool:
+    try:
+        arn = parse_arn(pattern)
+    except ArnError:
+        return False
+    return arn.service in ("secretsmanager", "*") and any(
+        wildcard_match(arn.resource, name) for name in RDS_MANAGED_SECRETS)
+
+
 def secret_problem(statement: DocStatement, master_secrets: set[str]) -> str | None:
     if statement.allows is not True or statement.conditions or statement.conditions_unknown:
         return None
@@ -65,7 +80,8 @@ def secret_problem(statement: DocStatement, master_secrets: set[str]) -> str | N
     broad = [pattern for pattern in resources if _every(pattern)]
     if broad:
         return f"{statement.label}: {', '.join(actions)} on {', '.join(broad)}"
-    master = [pattern for pattern in resources if pattern in master_secrets]
+    master = [pattern for pattern in resources
+              if pattern in master_secrets or _rds_managed(pattern)]
     if master:
         return (f"{statement.label}: {', '.join(actions)} on the database's master password "
                 f"secret {', '.join(master)}")

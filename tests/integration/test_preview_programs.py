@@ -188,6 +188,52 @@ PLATFORM_UP = PLATFORM_PREVIEW | {
 PLATFORM_ADVISORY_UP = {("irsa-trust-audience-present", platform("issuer-url-not-stripped")),
                         ("irsa-trust-audience-present", platform("core-provider-url-not-stripped"))}
 
+def team(name: str, type_: str) -> str:
+    return urn("team-gaps-mistakes", type_, name)
+
+
+# issue 11 section 2, written as a team writes its own program (tests/integration/programs/
+# team_gaps_mistakes): documents that depend on the OIDC provider's computed ARN are judged at up.
+TEAM_GAPS_PREVIEW = {
+    ('iam-policy-document-valid', team('not-principal-deny-trust', 'aws:iam/role:Role')),
+    ('iam-policy-document-valid', team('not-principal-trust', 'aws:iam/role:Role')),
+    ('irsa-oidc-provider-audience', team('oidc-cluster-name-audience', 'aws:iam/openIdConnectProvider:OpenIdConnectProvider')),
+    ('irsa-oidc-provider-audience', team('oidc-kubernetes-audience', 'aws:iam/openIdConnectProvider:OpenIdConnectProvider')),
+    ('irsa-role-broad-permissions', team('inline-list-with-star', 'aws:iam/role:Role')),
+    ('irsa-role-broad-permissions', team('exclusive-list-with-poweruser', 'aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive')),
+    ('irsa-role-reads-secrets', team('reads-every-parameter', 'aws:iam/rolePolicy:RolePolicy')),
+    ('irsa-trust-default-service-account', team('trusts-every-default-sa', 'aws:iam/role:Role')),
+    ('irsa-trust-subject', team('trusts-every-default-sa', 'aws:iam/role:Role')),
+    ('kubernetes-no-database-password', team('pgpassword-in-env', 'kubernetes:apps/v1:Deployment')),
+    ('kubernetes-no-database-password', team('db-password-from-secret', 'kubernetes:apps/v1:StatefulSet')),
+    ('kubernetes-no-database-password', team('master-password-secret', 'kubernetes:core/v1:Secret')),
+    ('kubernetes-no-database-password', team('helm-values-password', 'kubernetes:helm.sh/v3:Release')),
+    ('postgresql-rds-iam-no-password', team('iam-grant-with-password', 'postgresql:index/role:Role')),
+    ('postgresql-rds-iam-no-password', team('iam-role-with-password', 'postgresql:index/role:Role')),
+    ('rds-db-connect-resource', team('inline-list-with-star', 'aws:iam/role:Role')),
+    ('rds-iam-auth-enabled', team('global-member-no-iam', 'aws:rds/cluster:Cluster')),
+    ('rds-iam-auth-enabled', team('serverless-v2-no-iam', 'aws:rds/cluster:Cluster')),
+    ('rds-iam-auth-enabled', team('replica-no-iam', 'aws:rds/instance:Instance')),
+    ('rds-iam-auth-enabled', team('restored-public-no-iam', 'aws:rds/instance:Instance')),
+    ('rds-not-publicly-accessible', team('restored-public-no-iam', 'aws:rds/instance:Instance')),
+    ('rds-storage-encrypted', team('global-unencrypted', 'aws:rds/globalCluster:GlobalCluster')),
+}
+TEAM_GAPS_UP = TEAM_GAPS_PREVIEW | {
+    ('irsa-role-broad-permissions', team('managed-list-with-admin', 'aws:iam/role:Role')),
+    ('irsa-role-reads-secrets', team('reads-all-secrets', 'aws:iam/role:Role')),
+    ('irsa-trust-default-service-account', team('trusts-default-sa', 'aws:iam/role:Role')),
+    ('kubernetes-no-database-password', team('database-url-with-password', 'kubernetes:core/v1:ConfigMap')),
+}
+TEAM_GAPS_ADVISORY = {
+    ('iam-condition-multivalued-key-operator', team('calledvia-string-like', 'aws:iam/policy:Policy')),
+    ('iam-condition-multivalued-key-operator', team('tagkeys-string-equals', 'aws:iam/policy:Policy')),
+    ('rds-force-ssl', team('global-member-no-iam', 'aws:rds/cluster:Cluster')),
+    ('rds-force-ssl', team('orders-db', 'aws:rds/cluster:Cluster')),
+    ('rds-force-ssl', team('serverless-v2-no-iam', 'aws:rds/cluster:Cluster')),
+    ('rds-force-ssl', team('replica-no-iam', 'aws:rds/instance:Instance')),
+    ('rds-force-ssl', team('restored-public-no-iam', 'aws:rds/instance:Instance')),
+}
+
 # program -> mode -> (mandatory violations, advisory violations that must be among those found)
 CASES = {
     "rds_mistakes": {"preview": (RDS_MANDATORY, RDS_ADVISORY), "up": (RDS_MANDATORY, RDS_ADVISORY)},
@@ -210,6 +256,8 @@ CASES = {
                                   "up": (EXISTING_CLUSTER, set())},
     "platform_shapes_mistakes": {"preview": (PLATFORM_PREVIEW, set()),
                                  "up": (PLATFORM_UP, PLATFORM_ADVISORY_UP)},
+    "team_gaps_mistakes": {"preview": (TEAM_GAPS_PREVIEW, TEAM_GAPS_ADVISORY),
+                           "up": (TEAM_GAPS_UP, TEAM_GAPS_ADVISORY)},
 }
 
 
