@@ -255,7 +255,7 @@ class _Values:
             count = 2 if item is str else 1
             return [self.of(f"{key}{index}", item, depth + 1) for index in range(count)]
         if origin is not None and getattr(origin, "__name__", "") in ("Mapping", "dict", "Dict"):
-            return {}
+            return {} if self.lookup else UNKNOWN_WIRE  # a resource's map: unknown, never {}
         if isinstance(hint, type) and not self.lookup:
             return UNKNOWN_WIRE
         if isinstance(hint, type) and depth < _MAX_DEPTH:
@@ -286,6 +286,8 @@ def resource_outputs(context: Any, type_: str, name: str, inputs: Mapping[str, A
                 found[key] = shaped
         else:
             found[key] = values.of(key, hint)
+    if found.get("tagsAll") == UNKNOWN_WIRE:
+        found["tagsAll"] = inputs.get("tags") or {}  # the provider's default tags aside
     return found
 
 

@@ -72,3 +72,16 @@ def test_a_resource_gets_shaped_identifiers_and_unknown_blocks():
 def test_a_function_no_installed_package_declares_is_refused_by_name():
     with pytest.raises(UnknownCallError, match="nowhere:index/getThing:getThing"):
         synthesize_call(CONTEXT, "nowhere:index/getThing:getThing", {})
+
+
+def test_a_resource_map_output_is_unknown_but_tags_all_follows_the_tags():
+    _, api = synthesize_resource(CONTEXT, "aws:appsync/graphQLApi:GraphQLApi", "api",
+                                 {"authenticationType": "API_KEY", "tags": {"team": "web"}})
+    assert api["uris"] == UNKNOWN_WIRE          # never {} that the program's code indexes
+    assert api["tagsAll"] == {"team": "web"}
+
+
+def test_a_looked_up_string_nobody_can_know_is_marked_but_identifiers_are_shaped():
+    result = synthesize_call(CONTEXT, "aws:ssm/getParameter:getParameter", {"name": "/app/flag"})
+    assert is_invented(result["value"])
+    assert result["arn"].startswith("arn:aws:ssm:eu-west-1:") and not is_invented(result["arn"])
