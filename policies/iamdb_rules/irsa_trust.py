@@ -543,4 +543,4 @@ def check_default_service_account(resource: Resource, ctx: RuleContext) -> Itera
                 "system:serviceaccount:<namespace>:<that account> only"))
             return
     if unknown:
-        yield Deferred(resource.urn, "the trust's :sub condition is not known yet")
+        yield Deferred(resource.urn, ".assumeRolePolicy (its :sub condition) is not known yet")
