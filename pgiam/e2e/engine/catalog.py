@@ -32,6 +32,7 @@ def load_handlers() -> None:
         kubernetes,
         postgresql,
         providers,
+        random_values,
     )
 
 
