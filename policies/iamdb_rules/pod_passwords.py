@@ -113,9 +113,13 @@ def object_findings(resource: Resource, masters: set[str], label: str) -> Iterat
     urn = resource.urn
     props = _decoded_entries(resource)
     reported: set[str] = set()
-    for key in WHOLE_ENTRIES.get(type_kind(resource.type), ()):
-        if is_unknown(props.get(key)):
-            yield Deferred(urn, f"{label} .{key} is not known yet; it may carry a password")
+    entries = {key: props[key] for key in WHOLE_ENTRIES.get(type_kind(resource.type), ())
+               if props.get(key) is not None}
+    unknown = [f".{key}" for key, value in entries.items() if is_unknown(value)]
+    # a Secret's computed ``data`` may be unknown next to a known ``stringData``: judged on that
+    if unknown and len(unknown) == len(entries):
+        yield Deferred(urn, f"{label} {' and '.join(unknown)} not known yet; it may carry a "
+                            "password")
     for path, name, value in _named(props, ()):
         if value is None or value == "" or path[:1] == ("metadata",):
             continue
