@@ -88,11 +88,20 @@ def secret_problem(statement: DocStatement, master_secrets: set[str]) -> str | N
     return None
 
 
+def _undecided(statement: DocStatement) -> bool:
+    """An unconditioned Allow of a secret read whose resources are not all known yet (an ARN
+    from an Output, such as the master secret's, at preview)."""
+    return statement.allows is not False and not statement.conditions and \
+        statement.resources is not None and statement.resources.unknown and \
+        any(statement.grants(action) is not False for action in SECRET_ACTIONS)
+
+
 def check_secret_access(resources: Sequence[Resource], ctx: RuleContext) -> Iterator[Finding]:
     master_secrets = master_secret_arns(resources)
     for role in roles(resources):
         sources, _ = role_sources(role, resources)
         found: list[tuple[Resource, str, list[str]]] = []
+        undecided: list[str] = []
         for source in sources:
             document = read_document(source.document)
             if document is None or document.error:
@@ -101,10 +110,16 @@ def check_secret_access(resources: Sequence[Resource], ctx: RuleContext) -> Iter
                         if (problem := secret_problem(statement, master_secrets))]
             if problems:
                 found.append((source.resource, source.where, problems))
-        if not found:
+            elif any(_undecided(statement) for statement in document.statements):
+                undecided.append(f"{source.where}: a secret read's Resource is not known yet")
+        if not found and not undecided:
             continue
         pods = pod_role(role, ctx)
         if pods is False:
+            continue
+        for reason in undecided:
+            yield Deferred(role.urn, reason)
+        if not found:
             continue
         if pods is None:
             yield Deferred(role.urn, "its trust policy is not known yet; if pods assume it, they "

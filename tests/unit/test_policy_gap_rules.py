@@ -260,3 +260,12 @@ def test_not_principal_in_a_trust_policy_is_an_invalid_document(statement):
     assert len(violations) == 1 and "NotPrincipal" in violations[0].message
     assert run("iam-policy-document-valid", res(ROLE, "r", {"assumeRolePolicy": doc(allow)})) \
         == ([], [])
+
+
+def test_a_secret_read_on_a_resource_not_known_yet_is_deferred_not_passed():
+    role = res(ROLE, "checkout", {"assumeRolePolicy": POD_TRUST, "inlinePolicies": [
+        {"name": "s", "policy": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+            "Resource": [UNKNOWN]}]}}]})
+    violations, deferred = run("irsa-role-reads-secrets", [role])
+    assert violations == [] and len(deferred) == 1
