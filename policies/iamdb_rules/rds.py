@@ -196,6 +196,13 @@ def check_storage_encrypted(resource: Resource, ctx: RuleContext) -> Iterator[Fi
         return
     if encrypted:
         return
+    snapshot = props.get("snapshotIdentifier")
+    if props.get("storageEncrypted") is None and snapshot not in (None, ""):
+        # A restore takes the snapshot's encryption, which is not visible here.
+        yield Deferred(resource.urn, f".storageEncrypted is not set: the storage takes the "
+                                     f"encryption of the snapshot {text(snapshot) or '(unknown)'!r}, "
+                                     "which the pack cannot see; set storage_encrypted=True")
+        return
     kms = props.get("kmsKeyId")
     note = (" (a kmsKeyId is set, but without storageEncrypted the storage stays "
             "unencrypted)" if kms not in (None, "") and not is_unknown(kms) else "")

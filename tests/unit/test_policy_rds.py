@@ -263,3 +263,12 @@ def test_engine_less_replica_of_an_outside_database_is_assumed_postgresql_for_tl
 def test_global_cluster_encrypts_its_storage(props, reported):
     violations, _ = run("rds-storage-encrypted", res("aws:rds/globalCluster:GlobalCluster", props))
     assert bool(violations) == reported
+
+
+def test_a_snapshot_restore_without_storage_encrypted_is_deferred_not_reported():
+    restored = res(INSTANCE, {"engine": "postgres", "snapshotIdentifier": "final-snap"})
+    assert run("rds-storage-encrypted", restored)[0] == []
+    assert len(run("rds-storage-encrypted", restored)[1]) == 1
+    explicit_off = res(INSTANCE, {"engine": "postgres", "snapshotIdentifier": "final-snap",
+                                  "storageEncrypted": False})
+    assert len(run("rds-storage-encrypted", explicit_off)[0]) == 1
