@@ -155,10 +155,23 @@ def _remember_master_login(ctx: EngineContext, request: CreateRequest, user_key:
         ctx.master_logins[f"{request.type}::{request.name}"] = (str(user), str(password))
 
 
+def database_region(ctx: EngineContext, request: CreateRequest) -> str:
+    """The region a database goes to, refused at deploy when it is not the local cloud's: the
+    local RDS serves (names, certificates, token checks) in the cloud's region only, and a
+    database quietly served elsewhere would fail later at login for no reason of the program's."""
+    region = region_for(ctx, request)
+    if region != ctx.cloud.region:
+        raise EngineError(f"{request.type.rsplit(':', 1)[-1]} {request.name!r}: its provider puts "
+                          f"it in {region}; the local cloud serves databases in {ctx.cloud.region} "
+                          "only (the run's aws:region); an explicit aws.Provider region is not "
+                          "supported by the local target yet")
+    return region
+
+
 @handles("aws:rds/cluster:Cluster")
 class Cluster:
     def create(self, ctx: EngineContext, request: CreateRequest) -> Created:
-        region = region_for(ctx, request)
+        region = database_region(ctx, request)
         rds = ctx.client("rds", region)
         tags = ctx.tags_for(request.inputs, request.provider)
         identifier = request.autoname("clusterIdentifier", lower=True, max_length=63)
@@ -237,7 +250,7 @@ class _Instance:
     cluster_member = False
 
     def create(self, ctx: EngineContext, request: CreateRequest) -> Created:
-        region = region_for(ctx, request)
+        region = database_region(ctx, request)
         rds = ctx.client("rds", region)
         tags = ctx.tags_for(request.inputs, request.provider)
         identifier = request.autoname("identifier", lower=True, max_length=63)
