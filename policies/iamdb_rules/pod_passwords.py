@@ -34,7 +34,10 @@ PASSWORD_NAME = re.compile(
     r"^(?:[A-Z0-9]+[_-])?(?:PG|POSTGRES(?:QL)?|DB|DATABASE|RDS|SQL)[_-]?(?:[A-Z0-9]+[_-])?"
     r"(?:PASS|PASSWD|PASSWORD)$",
     re.IGNORECASE)
-DATABASE_CONTEXT = re.compile(r"postgres|database|^db$|^rds$|externaldatabase", re.IGNORECASE)
+# a key, or a Secret/ConfigMap name, that is about a database: ``postgresql``, ``externalDatabase``,
+# ``db``, ``orders-db-credentials``, ``pg_auth``
+DATABASE_CONTEXT = re.compile(r"postgres|database|(?:^|[-_.])(?:db|pg|rds)(?:$|[-_.])",
+                              re.IGNORECASE)
 URL_PASSWORD = re.compile(r"\bpostgres(?:ql)?(?:\+[a-z0-9_]+)?://[^/@\s:]*:[^/@\s]+@",
                           re.IGNORECASE)
 DSN_PASSWORD = re.compile(r"(?:^|\s|;)password\s*=\s*(?!\s|;|$)", re.IGNORECASE)
@@ -113,6 +116,10 @@ def object_findings(resource: Resource, masters: set[str], label: str) -> Iterat
     urn = resource.urn
     props = _decoded_entries(resource)
     reported: set[str] = set()
+    # a Secret/ConfigMap named for a database: its plain ``password`` key is the database's
+    context = (resource.name, str(props.get("metadata", {}).get("name") or "")) \
+        if type_kind(resource.type) in SECRET_KINDS and isinstance(props.get("metadata", {}),
+                                                                    Mapping) else ()
     entries = {key: props[key] for key in WHOLE_ENTRIES.get(type_kind(resource.type), ())
                if props.get(key) is not None}
     unknown = [f".{key}" for key, value in entries.items() if is_unknown(value)]
@@ -123,14 +130,14 @@ def object_findings(resource: Resource, masters: set[str], label: str) -> Iterat
     for path, name, value in _named(props, ()):
         if value is None or value == "" or path[:1] == ("metadata",):
             continue
-        if is_unknown(value) and not _is_password_name(name, path[:-1]):
+        if is_unknown(value) and not _is_password_name(name, (*context, *path[:-1])):
             if CONNECTION_NAME.search(name):
                 # a connection string built from values not known yet (Output.concat with an
                 # endpoint) may carry a password: judged once known, never passed unseen
                 yield Deferred(urn, f"{label} {describe_path(path)} ({name}) is not known yet; "
                                     "it may carry a password")
             continue
-        if _is_password_name(name, path[:-1]):
+        if _is_password_name(name, (*context, *path[:-1])):
             where = describe_path(path)
             reported.add(where)
             origin = ("from a value not known yet" if is_unknown(value) else

@@ -269,3 +269,15 @@ def test_a_secret_read_on_a_resource_not_known_yet_is_deferred_not_passed():
             "Resource": [UNKNOWN]}]}}]})
     violations, deferred = run("irsa-role-reads-secrets", [role])
     assert violations == [] and len(deferred) == 1
+
+
+@pytest.mark.parametrize("name, reported", [
+    ("orders-db-credentials", True), ("pg-auth", True), ("postgres-login", True),
+    ("grafana-admin", False), ("dbt-config", False),
+])
+def test_a_secret_named_for_a_database_with_a_password_key_is_reported(name, reported):
+    secret = res("kubernetes:core/v1:Secret", name, {"metadata": {"name": name},
+                                                     "stringData": {"username": "app",
+                                                                    "password": "pw-123"}})
+    violations, _ = run("kubernetes-no-database-password", [secret])
+    assert bool(violations) is reported
