@@ -22,7 +22,9 @@ from .model import Finding, Resource, RuleContext, Violation, message
 
 GLOBAL_MULTIVALUED = frozenset(key.lower() for key in (
     "aws:TagKeys", "aws:CalledVia", "aws:PrincipalOrgPaths", "aws:PrincipalServiceNamesList",
-    "aws:ResourceOrgPaths", "aws:SourceOrgPaths"))
+    "aws:ResourceOrgPaths", "aws:SourceOrgPaths",
+    # Cognito identity pools' authentication methods claim, a list in every web-identity request
+    "cognito-identity.amazonaws.com:amr"))
 
 
 @functools.lru_cache(maxsize=256)

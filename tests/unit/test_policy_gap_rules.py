@@ -234,6 +234,8 @@ def test_an_rds_iam_role_sets_no_password(props, grant, reported):
     ({"StringLike": {"aws:CalledVia": "athena.amazonaws.com"}}, True),
     ({"StringEquals": {"aws:PrincipalOrgPaths": "o-1/r-1/ou-1/"}}, True),
     ({"StringEquals": {"ec2:IKEVersions": "ikev2"}}, True),
+    ({"StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"}}, True),
+    ({"ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"}}, False),
     ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["team"]}}, False),
     ({"ForAllValues:StringLike": {"aws:CalledVia": "athena.amazonaws.com"}}, False),
     ({"Null": {"aws:TagKeys": "false"}}, False),
