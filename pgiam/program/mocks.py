@@ -140,10 +140,15 @@ class RecordingMocks(Mocks):
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         raw_inputs = dict(args.inputs)
+        # ``Resource.get(name, id)``: the mock monitor's ReadResource passes the id as
+        # ``resource_id`` and no ``custom`` (a read resource is always a custom one)
+        read = bool(getattr(args, "resource_id", None))
         if self.computed:
             resource_id, state = synthesize_resource(self.context, args.typ, args.name,
-                                                     raw_inputs, bool(args.custom),
-                                                     read=bool(getattr(args, "id", None)))
+                                                     raw_inputs, bool(args.custom) or read,
+                                                     read=read)
+            if read:
+                resource_id = str(args.resource_id)
         else:
             resource_id, state = "", dict(raw_inputs)
         children: dict[str, tuple[str, str, dict]] = {}

@@ -169,11 +169,12 @@ class _Values:
     def __init__(self, context: Any, type_: str, name: str, *, lookup: bool) -> None:
         self.context, self.type, self.name = context, type_, name
         # A data source (``lookup``) returns existing things: every field gets a value. A
-        # resource's outputs that its inputs do not set get a value only where the cloud assigns
-        # an identifier (ARNs, ids, DNS names, endpoints, URLs, addresses: shaped by name); any
-        # other (a name, a flag, a nested block, a list) is unknown, as at preview: an invented
-        # parameter group name, ingress rule or inline policy would be judged by the pack as if
-        # the program had written it.
+        # resource's outputs that its inputs do not set (only asked for as after ``up``; at
+        # preview they are unknown) get a shaped value where the cloud assigns an identifier
+        # (ARNs, ids, DNS names, endpoints, URLs, addresses), a marked string or an object of
+        # them where the program's code may need one, and stay unknown where a rule could judge
+        # an invented value (flags, numbers, lists, maps, documents). Marked strings reach the
+        # pack as unknown (``is_invented``).
         self.lookup = lookup
         parts = type_.split(":")
         self.service = parts[1].split("/")[0] if len(parts) == 3 else "service"
@@ -187,7 +188,9 @@ class _Values:
         shaped = self.shaped(key)
         if shaped is not None:
             return shaped
-        return f"{INVENTED_MARK}{self.text(key, 12)}" if self.lookup else UNKNOWN_WIRE
+        # known to the program's code (``Service.get(..., id=release.status.name)`` needs a
+        # string after ``up``), unknown to the pack (``is_invented``)
+        return f"{INVENTED_MARK}{self.text(key, 12)}"
 
     def shaped(self, key: str) -> str | None:
         """A value for ``key`` when its name says what the cloud puts there, else None."""
@@ -256,8 +259,6 @@ class _Values:
             return [self.of(f"{key}{index}", item, depth + 1) for index in range(count)]
         if origin is not None and getattr(origin, "__name__", "") in ("Mapping", "dict", "Dict"):
             return {} if self.lookup else UNKNOWN_WIRE  # a resource's map: unknown, never {}
-        if isinstance(hint, type) and not self.lookup:
-            return UNKNOWN_WIRE
         if isinstance(hint, type) and depth < _MAX_DEPTH:
             nested = _output_properties(hint)
             if nested:

@@ -37,3 +37,11 @@ def test_a_document_a_data_source_returns_is_deferred_not_judged(mode):
     for policy in ("copied-base", "extended-base"):
         urn = f"urn:pulumi:dev::generic-eks-lookups::aws:iam/policy:Policy::{policy}"
         assert ("iam-policy-document-valid", urn) in result.deferred()
+
+
+@pytest.mark.parametrize("mode", ["preview", "up"])
+def test_reads_helm_status_and_indexed_outputs_let_the_program_finish(mode):
+    result = preview(PROGRAMS / "generic_reads", "--mode", mode)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.report["violations"] == []
+    assert result.report["resources"] >= 5

@@ -85,3 +85,10 @@ def test_a_looked_up_string_nobody_can_know_is_marked_but_identifiers_are_shaped
     result = synthesize_call(CONTEXT, "aws:ssm/getParameter:getParameter", {"name": "/app/flag"})
     assert is_invented(result["value"])
     assert result["arn"].startswith("arn:aws:ssm:eu-west-1:") and not is_invented(result["arn"])
+
+
+def test_a_resource_nested_output_is_an_object_of_marked_strings():
+    _, release = synthesize_resource(CONTEXT, "kubernetes:helm.sh/v3:Release", "cache",
+                                     {"chart": "redis"})
+    assert is_invented(release["status"]["name"]) and is_invented(release["status"]["namespace"])
+    assert release["status"]["revision"] == UNKNOWN_WIRE     # a number is never invented
