@@ -32,7 +32,7 @@ from pgiam.iam import ArnError, expand_actions, parse_arn
 
 from .documents import Document, DocStatement, documents_of, read_document
 from .irsa_trust import is_irsa_role, roles, trust_documents
-from .links import refers_to, refers_to_member
+from .links import identifiers, refers_to, refers_to_member
 from .managed_policies import is_aws_managed, managed_policy_document
 from .model import Deferred, Finding, Resource, RuleContext, Violation, message
 from .props import is_unknown, items, text
@@ -212,8 +212,14 @@ def _policies_by_arn(value: Any, source: Resource, prop: str,
     return [], False
 
 
-def role_sources(role: Resource, resources: Sequence[Resource]) -> tuple[list[Source], list[str]]:
-    """Every document the role gets, and what cannot be resolved yet."""
+def role_sources(role: Resource, resources: Sequence[Resource], *,
+                 opaque: list[tuple[Resource, str, str, bool]] | None = None,
+                 ) -> tuple[list[Source], list[str]]:
+    """Every document the role gets, and what cannot be resolved yet. ``opaque`` (when given)
+    collects the attached policies whose document cannot be read here: (attaching resource,
+    where, ARN, certain) of a known ARN that is neither a known ARN of a policy of the stack nor
+    an AWS managed policy with a known document; ``certain`` is False while a policy of the stack
+    it might be (its ARN not known yet, a dependency of the same list) leaves it open."""
     sources: list[Source] = [Source(role, f"{role.urn} {ref.path}", ref.value)
                              for ref in documents_of(role, "identity")]
     pending: list[str] = []
@@ -222,10 +228,20 @@ def role_sources(role: Resource, resources: Sequence[Resource]) -> tuple[list[So
         documents, unknown = _policies_by_arn(value, source, prop, resources)
         if unknown:
             pending.append(f"{where}: the attached policy ARN is not known yet")
+        elif opaque is not None and text(value):
+            arn = str(text(value))
+            if is_aws_managed(arn):
+                if not documents:
+                    opaque.append((source, where, arn, True))
+            elif not any(arn in identifiers(policy) for policy in resources
+                         if policy.type in POLICY_TYPES):
+                opaque.append((source, where, arn, not documents))
         for document in documents:
             label = text(value) or "a policy of this stack"
             sources.append(Source(source, f"{where} ({label})", document))
 
+    if is_unknown(role.props.get("managedPolicyArns")):
+        pending.append(f"{role.urn} .managedPolicyArns: the attached policies are not known yet")
     for index, arn in enumerate(items(role.props.get("managedPolicyArns"))):
         attach(role, "managedPolicyArns", arn, f"{role.urn} .managedPolicyArns[{index}]")
 
@@ -262,7 +278,9 @@ def role_sources(role: Resource, resources: Sequence[Resource]) -> tuple[list[So
                            f"{other.urn} .policyArn")
         elif other.type == "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive":
             link = refers_to(other, "roleName", other.props.get("roleName"), role)
-            if link:
+            if link and is_unknown(other.props.get("policyArns")):
+                pending.append(f"{other.urn} .policyArns: the attached policies are not known yet")
+            elif link:
                 for index, arn in enumerate(items(other.props.get("policyArns"))):
                     attach(other, "policyArns", arn, f"{other.urn} .policyArns[{index}]")
             elif link is None:

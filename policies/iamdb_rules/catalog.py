@@ -9,6 +9,7 @@ from . import (
     irsa_trust,
     kubernetes,
     multivalued_keys,
+    opaque_policies,
     oidc_provider,
     pod_passwords,
     postgresql,
@@ -89,6 +90,11 @@ RULES: tuple[Rule, ...] = (
          "\"*\", any action on \"*\", a whole service on every resource), however attached, AWS "
          "managed policies such as AdministratorAccess included.",
          "stack", MANDATORY, broad_permissions.check_broad_permissions, NON_KUBERNETES_ISSUERS),
+    Rule("irsa-role-unreadable-policy",
+         "A pod role (IRSA or EKS Pod Identity) gets no policy the pack cannot read: a customer "
+         "managed policy ARN the stack does not define (another stack's or account's), or an "
+         "AWS managed policy with no known document, attached alone or in a list.",
+         "stack", ADVISORY, opaque_policies.check_opaque_policies, NON_KUBERNETES_ISSUERS),
     Rule("irsa-role-reads-secrets",
          "A pod role (IRSA or EKS Pod Identity) cannot read secrets broadly: no "
          "secretsmanager:GetSecretValue, ssm:GetParameter* or kms:Decrypt on \"*\", on every "

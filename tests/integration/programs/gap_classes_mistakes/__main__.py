@@ -76,6 +76,10 @@ aws.iam.RolePolicyAttachmentsExclusive(
     "exclusive-rds-full-access", role_name=worker.role.name,
     policy_arns=[connect.arn, "arn:aws:iam::aws:policy/AmazonRDSFullAccess"])
 
+# A shared policy from the platform account, next to the stack's own: its grants cannot be read.
+settler = PodRole("settler", "payments", "settler", managed_policy_arns=[
+    connect.arn, "arn:aws:iam::210987654321:policy/platform/shared-payments-access"])
+
 # The default service account trusted, the document from get_policy_document(...).json.
 default_trust = aws.iam.get_policy_document(statements=[
     aws.iam.GetPolicyDocumentStatementArgs(
