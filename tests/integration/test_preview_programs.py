@@ -234,6 +234,25 @@ TEAM_GAPS_ADVISORY = {
     ('rds-force-ssl', team('restored-public-no-iam', 'aws:rds/instance:Instance')),
 }
 
+def component(name: str, type_: str) -> str:
+    return urn("component-gaps-mistakes", type_, name)
+
+
+SERVICE_ROLE = "acme:iam:ServiceRole$"
+SERVICE_ROLE_ATTACHMENT = f"{SERVICE_ROLE}{ATTACHMENT}"
+# issue 11 section 2 behind a team's own component, attachments made in a loop over a list of
+# ARNs, Output.format into an envFrom Secret, a Helm v4 chart.
+COMPONENT_GAPS_PREVIEW = {
+    ("irsa-trust-default-service-account", component("bad-web-role", f"{SERVICE_ROLE}{ROLE}")),
+    ("irsa-role-reads-secrets", component("bad-web-att-1", SERVICE_ROLE_ATTACHMENT)),
+    ("irsa-role-broad-permissions", component("bad-web-att-2", SERVICE_ROLE_ATTACHMENT)),
+    ("irsa-role-broad-permissions", component("bad-web-att-3", SERVICE_ROLE_ATTACHMENT)),
+    ("kubernetes-no-database-password", component("bad-grafana", "kubernetes:helm.sh/v4:Chart")),
+}
+COMPONENT_GAPS_UP = COMPONENT_GAPS_PREVIEW | {
+    ("kubernetes-no-database-password", component("bad-app-env", "kubernetes:core/v1:Secret")),
+}
+
 # program -> mode -> (mandatory violations, advisory violations that must be among those found)
 CASES = {
     "rds_mistakes": {"preview": (RDS_MANDATORY, RDS_ADVISORY), "up": (RDS_MANDATORY, RDS_ADVISORY)},
@@ -258,6 +277,8 @@ CASES = {
                                  "up": (PLATFORM_UP, PLATFORM_ADVISORY_UP)},
     "team_gaps_mistakes": {"preview": (TEAM_GAPS_PREVIEW, TEAM_GAPS_ADVISORY),
                            "up": (TEAM_GAPS_UP, TEAM_GAPS_ADVISORY)},
+    "component_gaps_mistakes": {"preview": (COMPONENT_GAPS_PREVIEW, set()),
+                                "up": (COMPONENT_GAPS_UP, set())},
 }
 
 
