@@ -22,6 +22,8 @@ from .policy_documents import (
 
 PROJECT = "iam-postgres"
 ENVIRONMENTS = ("dev", "prod")
+# How the demo app's pods get their role: IRSA (OIDC web identity) or EKS Pod Identity.
+IDENTITY_MODES = ("irsa", "pod-identity")
 # The demo app's image, as `docker build -t pgiam-demo-app:0.1.0 app/` tags it (app/Dockerfile).
 # An EKS cluster must be able to pull it: push it to a registry (ECR) and set appImage.
 DEFAULT_APP_IMAGE = "pgiam-demo-app:0.1.0"
@@ -49,10 +51,15 @@ class StackSettings:
     db_ca_bundle_file: str | None
     db_allowed_cidrs: tuple[str, ...]
     vpc_cidr: str
+    identity_mode: str = "irsa"
 
     @property
     def is_dev(self) -> bool:
         return self.environment == "dev"
+
+    @property
+    def uses_pod_identity(self) -> bool:
+        return self.identity_mode == "pod-identity"
 
 
 def _fail(key: str, problem: str) -> pulumi.RunError:
@@ -112,6 +119,10 @@ def load_settings(config: pulumi.Config | None = None) -> StackSettings:
     if allowed and environment != "dev":
         raise _fail("dbAllowedCidrs", "is only accepted on a dev stack; a prod cluster is "
                                       "reachable from its VPC only")
+    identity_mode = config.get("identityMode") or "irsa"
+    if identity_mode not in IDENTITY_MODES:
+        raise _fail("identityMode", f"must be one of {', '.join(IDENTITY_MODES)} "
+                                    f"(got {identity_mode!r})")
     ca_bundle = config.get("dbCaBundle")
     if ca_bundle is not None and not _PEM_CERTIFICATE.search(ca_bundle):
         raise _fail("dbCaBundle", "must be the PEM text of at least one CA certificate")
@@ -134,4 +145,5 @@ def load_settings(config: pulumi.Config | None = None) -> StackSettings:
         db_ca_bundle_file=config.get("dbCaBundleFile") or None,
         db_allowed_cidrs=allowed,
         vpc_cidr=str(vpc_network),
+        identity_mode=identity_mode,
     )

@@ -45,6 +45,9 @@ class DemoAppArgs:
     # PEM of the CA that signs the database endpoint; None: the RDS bundle baked into the image.
     ca_bundle: str | None = None
     replicas: int = 1
+    # False under EKS Pod Identity: the association binds the role, the service account carries
+    # no IRSA annotation (an annotation would make the webhook inject a web identity as well).
+    irsa: bool = True
 
 
 def app_url(status: Any) -> str:
@@ -90,7 +93,8 @@ class DemoApp(pulumi.ComponentResource):
         service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
             metadata={"name": args.service_account_name, "namespace": ns_name,
-                      "labels": labels, "annotations": {IRSA_ANNOTATION: args.role_arn}},
+                      "labels": labels,
+                      "annotations": {IRSA_ANNOTATION: args.role_arn} if args.irsa else {}},
             automount_service_account_token=False,
             opts=child)
 

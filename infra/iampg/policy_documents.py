@@ -276,3 +276,89 @@ def trust_policy_json(oidc_provider_arn: str, oidc_provider_url: str, namespace:
 def connect_policy_json(partition: str, region: str, account_id: str, resource_id: str,
                         db_user: str) -> str:
     return to_json(connect_policy(partition, region, account_id, resource_id, db_user))
+
+
+# ---------------------------------------------------------------------------------------------
+# EKS Pod Identity: the role's trust names the EKS Auth service, which assumes the role for the
+# association's pods and passes the pod's identity as session tags (docs/pod-identity.md).
+# ---------------------------------------------------------------------------------------------
+
+PODS_SERVICE_PRINCIPAL = "pods.eks.amazonaws.com"
+POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
+# The session tags EKS Pod Identity sets (EKS user guide, pod-id-abac): trust conditions on
+# aws:RequestTag/<tag> scope the role to one cluster, namespace and service account.
+POD_IDENTITY_SESSION_TAGS = ("eks-cluster-arn", "eks-cluster-name", "kubernetes-namespace",
+                             "kubernetes-service-account", "kubernetes-pod-name",
+                             "kubernetes-pod-uid")
+# An EKS cluster name: 1-100 characters, a letter or digit first, then letters, digits, - and _.
+_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+
+
+@dataclass(frozen=True)
+class EksClusterRef:
+    """An EKS cluster ARN taken apart."""
+
+    arn: str
+    partition: str
+    region: str
+    account_id: str
+    name: str
+
+
+def validate_cluster_name(name: str, argument: str = "cluster_name") -> str:
+    _require_text(argument, name)
+    if not _CLUSTER_NAME.match(name):
+        raise PolicyInputError(argument, "is not an EKS cluster name (1-100 letters, digits, "
+                                         "'-' and '_', starting with a letter or digit)", name)
+    return name
+
+
+def parse_eks_cluster_arn(arn: str, argument: str = "cluster_arn") -> EksClusterRef:
+    """``arn:<partition>:eks:<region>:<account>:cluster/<name>``, validated."""
+    _require_text(argument, arn)
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        raise PolicyInputError(argument, "is not an ARN", arn)
+    _, partition, service, region, account, resource = parts
+    if partition not in PARTITION_REGIONS:
+        raise PolicyInputError(argument, f"has an unknown partition {partition!r}", arn)
+    if service != "eks" or not resource.startswith("cluster/"):
+        raise PolicyInputError(argument, "is not an EKS cluster ARN "
+                                         "('arn:<partition>:eks:<region>:<account>:cluster/<name>')",
+                               arn)
+    try:
+        validate_region(region, partition, argument)
+        validate_account_id(account, argument)
+        name = validate_cluster_name(resource[len("cluster/"):], argument)
+    except PolicyInputError as error:
+        raise PolicyInputError(argument, error.reason, arn) from None
+    return EksClusterRef(arn=arn, partition=partition, region=region, account_id=account, name=name)
+
+
+def pod_identity_trust_policy(cluster_arn: str, namespace: str,
+                              service_account_name: str) -> dict[str, Any]:
+    """The Pod Identity trust policy: only the EKS Auth service principal, only ``sts:AssumeRole``
+    and ``sts:TagSession``, only for sessions EKS tags with this cluster, namespace and service
+    account, only from this cluster's account (``aws:SourceAccount``)."""
+    cluster = parse_eks_cluster_arn(cluster_arn)
+    validate_namespace(namespace)
+    validate_service_account_name(service_account_name)
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": PODS_SERVICE_PRINCIPAL},
+            "Action": list(POD_IDENTITY_ACTIONS),
+            "Condition": {"StringEquals": {
+                "aws:SourceAccount": cluster.account_id,
+                "aws:RequestTag/eks-cluster-arn": cluster.arn,
+                "aws:RequestTag/kubernetes-namespace": namespace,
+                "aws:RequestTag/kubernetes-service-account": service_account_name,
+            }},
+        }],
+    }
+
+
+def pod_identity_trust_policy_json(cluster_arn: str, namespace: str,
+                                   service_account_name: str) -> str:
+    return to_json(pod_identity_trust_policy(cluster_arn, namespace, service_account_name))

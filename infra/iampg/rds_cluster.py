@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from .policy_documents import (
     connect_policy_json,
+    pod_identity_trust_policy_json,
     trust_policy_json,
     validate_db_user,
     validate_namespace,
@@ -143,19 +144,37 @@ class RdsCluster(pulumi.ComponentResource):
         ``oidcIssuer``)."""
         validate_namespace(namespace)
         validate_service_account_name(service_account_name)
+        trust = pulumi.Output.all(oidc_provider_arn, oidc_provider_url).apply(
+            lambda v: trust_policy_json(v[0], v[1], namespace, service_account_name))
+        return self._connect_role(
+            f"{self._name}-irsa", trust,
+            f"IRSA role of {namespace}/{service_account_name}: rds-db:connect as "
+            f"{self._iam_db_user}")
+
+    def create_pod_identity_role(self, cluster_arn: pulumi.Input[str], namespace: str,
+                                 service_account_name: str) -> aws.iam.Role:
+        """The EKS Pod Identity role of ``namespace``/``service_account_name`` on the cluster
+        ``cluster_arn``, allowed to connect as the IAM database user (the association binding
+        it to the service account is the caller's)."""
+        validate_namespace(namespace)
+        validate_service_account_name(service_account_name)
+        trust = pulumi.Output.from_input(cluster_arn).apply(
+            lambda arn: pod_identity_trust_policy_json(arn, namespace, service_account_name))
+        return self._connect_role(
+            f"{self._name}-pod-identity", trust,
+            f"EKS Pod Identity role of {namespace}/{service_account_name}: rds-db:connect as "
+            f"{self._iam_db_user}")
+
+    def _connect_role(self, name: str, trust: pulumi.Input[str],
+                      description: str) -> aws.iam.Role:
         invoke = pulumi.InvokeOutputOptions(parent=self)
         partition = aws.get_partition_output(opts=invoke).partition
         region = aws.get_region_output(opts=invoke).region
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
         user = self._iam_db_user
 
-        role = aws.iam.Role(
-            f"{self._name}-irsa",
-            description=f"IRSA role of {namespace}/{service_account_name}: "
-                        f"rds-db:connect as {user}",
-            assume_role_policy=pulumi.Output.all(oidc_provider_arn, oidc_provider_url).apply(
-                lambda v: trust_policy_json(v[0], v[1], namespace, service_account_name)),
-            opts=pulumi.ResourceOptions(parent=self))
+        role = aws.iam.Role(name, description=description, assume_role_policy=trust,
+                            opts=pulumi.ResourceOptions(parent=self))
         aws.iam.RolePolicy(
             f"{self._name}-rds-connect",
             role=role.id,

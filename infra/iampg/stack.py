@@ -1,4 +1,4 @@
-"""The whole stack: network, EKS, Aurora with IAM auth, the IRSA role, the database grants, the app.
+"""The whole stack: network, EKS, Aurora with IAM auth, the pods' role (IRSA or EKS Pod Identity), the database grants, the app.
 
 ``build_stack`` wires the components with plain values and returns the stack outputs, so the unit
 layer runs it under Pulumi's mock runtime and ``__main__.py`` only exports what it returns.
@@ -6,6 +6,7 @@ layer runs it under Pulumi's mock runtime and ``__main__.py`` only exports what 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pulumi
@@ -31,12 +32,19 @@ def deployer_tls(settings: StackSettings) -> tuple[str, str | None]:
     return "require", None
 
 
+def pod_identity_cluster_name() -> str:
+    """The EKS cluster's name under Pod Identity: project and stack, as EKS allows them."""
+    raw = f"{pulumi.get_project()}-{pulumi.get_stack()}"
+    return re.sub(r"[^A-Za-z0-9_-]", "-", raw)[:100]
+
+
 def build_stack(settings: StackSettings) -> dict[str, Any]:
     network = Network("network", NetworkArgs(cidr_block=settings.vpc_cidr))
     cluster = EksCluster("eks", EksClusterArgs(
         vpc_id=network.vpc_id,
         public_subnet_ids=network.public_subnet_ids,
-        private_subnet_ids=network.private_subnet_ids))
+        private_subnet_ids=network.private_subnet_ids,
+        cluster_name=pod_identity_cluster_name() if settings.uses_pod_identity else None))
     database = RdsCluster("db", RdsClusterArgs(
         vpc_id=network.vpc_id,
         vpc_cidr_block=network.vpc_cidr_block,
@@ -50,8 +58,22 @@ def build_stack(settings: StackSettings) -> dict[str, Any]:
         publicly_accessible=settings.is_dev,
         allowed_cidrs=settings.db_allowed_cidrs,
         disposable=settings.is_dev))
-    role = database.create_iam_role(cluster.oidc_provider_arn, cluster.oidc_issuer,
-                                    settings.namespace, settings.service_account)
+    app_dependencies: list[pulumi.Resource] = []
+    if settings.uses_pod_identity:
+        role = database.create_pod_identity_role(cluster.cluster_arn, settings.namespace,
+                                                 settings.service_account)
+        agent = cluster.enable_pod_identity()
+        association = aws.eks.PodIdentityAssociation(
+            "pod-identity",
+            cluster_name=cluster.cluster_name,
+            namespace=settings.namespace,
+            service_account=settings.service_account,
+            role_arn=role.arn,
+            opts=pulumi.ResourceOptions(depends_on=[agent]))
+        app_dependencies = [agent, association]
+    else:
+        role = database.create_iam_role(cluster.oidc_provider_arn, cluster.oidc_issuer,
+                                        settings.namespace, settings.service_account)
     sslmode, sslrootcert = deployer_tls(settings)
     DbSetup("db-setup", DbSetupArgs(
         host=database.ready_endpoint,
@@ -73,14 +95,17 @@ def build_stack(settings: StackSettings) -> dict[str, Any]:
         db_name=settings.db_name,
         db_user=settings.iam_db_user,
         region=aws.get_region_output().region,
-        ca_bundle=settings.db_ca_bundle),
-        opts=pulumi.ResourceOptions(providers=[cluster.k8s_provider]))
+        ca_bundle=settings.db_ca_bundle,
+        irsa=not settings.uses_pod_identity),
+        opts=pulumi.ResourceOptions(providers=[cluster.k8s_provider],
+                                    depends_on=app_dependencies))
     return {
         "appUrl": app.app_url,
         "clusterEndpoint": database.endpoint,
         "clusterPort": database.port,
         "clusterResourceId": database.cluster_resource_id,
         "iamRoleArn": role.arn,
+        "identityMode": settings.identity_mode,
         "iamDbUser": settings.iam_db_user,
         "dbName": settings.db_name,
         "namespace": app.namespace,

@@ -45,6 +45,10 @@ K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 CONNECT = "rds-db:connect"
+POD_IDENTITY_ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+EKS_ADDON = "aws:eks/addon:Addon"
+PODS_PRINCIPAL = "pods.eks.amazonaws.com"
+POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,15 @@ class TrustExpectation:
     namespace: str
     service_account: str
     role_arn: str = "arn:aws:iam::123456789012:role/irsa"
+
+
+@dataclass(frozen=True)
+class PodIdentityExpectation:
+    account_id: str
+    cluster_arn: str
+    namespace: str
+    service_account: str
+    role_arn: str = "arn:aws:iam::123456789012:role/pod-identity"
 
 
 @dataclass(frozen=True)
@@ -228,9 +241,92 @@ def check_connect_document(document: str | Mapping[str, Any], expect: ConnectExp
             f"the connect policy also allows {action}"
 
 
+def _eks_auth(expect: PodIdentityExpectation, action: str = "sts:AssumeRole", *,
+              principal: tuple[str, str] = ("Service", PODS_PRINCIPAL), **tags: str | None) -> Request:
+    """The request EKS Auth makes for a pod: its session tags, this account as source."""
+    values = {"eks-cluster-arn": expect.cluster_arn,
+              "kubernetes-namespace": expect.namespace,
+              "kubernetes-service-account": expect.service_account,
+              "source-account": expect.account_id}
+    values.update({key.replace("_", "-"): value for key, value in tags.items()})
+    context: dict[str, Any] = {f"aws:RequestTag/{key}": value for key, value in values.items()
+                               if value is not None and key != "source-account"}
+    if values["source-account"] is not None:
+        context["aws:SourceAccount"] = values["source-account"]
+    context["aws:TagKeys"] = [key for key in values if key != "source-account"
+                              and values[key] is not None]
+    return Request(action=action, resource=expect.role_arn, principal=Principal(*principal),
+                   context=context)
+
+
+def check_pod_identity_trust_document(document: str | Mapping[str, Any],
+                                      expect: PodIdentityExpectation) -> None:
+    """One Allow statement; only the EKS Auth service principal; exactly AssumeRole and
+    TagSession; and, evaluated, only for this cluster's sessions of the one service account."""
+    policy = parse_policy(document)
+    assert len(policy.statements) == 1, "the trust policy must have exactly one statement"
+    statement = policy.statements[0]
+    assert statement.effect == "Allow"
+    assert sorted(statement.actions) == sorted(POD_IDENTITY_ACTIONS), \
+        f"trust actions must be exactly {POD_IDENTITY_ACTIONS}, got {statement.actions}"
+    assert statement.principal == {"Service": (PODS_PRINCIPAL,)} \
+        and statement.not_principal is None, f"trust principal must be exactly {PODS_PRINCIPAL}"
+
+    def decide(request: Request) -> bool:
+        return evaluate_trust_policy(policy, request).allowed
+
+    for action in POD_IDENTITY_ACTIONS:
+        assert decide(_eks_auth(expect, action)), f"EKS Auth cannot {action} for the pod"
+    other_account = _other(expect.account_id)
+    denied = {
+        "another service account": _eks_auth(
+            expect, kubernetes_service_account=expect.service_account + "x"),
+        "the default service account": _eks_auth(expect, kubernetes_service_account="default"),
+        "another namespace": _eks_auth(expect, kubernetes_namespace=expect.namespace + "x"),
+        "another cluster": _eks_auth(expect, eks_cluster_arn=expect.cluster_arn + "x"),
+        "untagged session": _eks_auth(expect, eks_cluster_arn=None, kubernetes_namespace=None,
+                                      kubernetes_service_account=None),
+        "another source account": _eks_auth(expect, source_account=other_account),
+        "AssumeRoleWithWebIdentity": _eks_auth(expect, WEB_IDENTITY),
+        "another service": _eks_auth(expect, principal=("Service", "ec2.amazonaws.com")),
+        "an AWS principal": _eks_auth(
+            expect, principal=("AWS", f"arn:aws:iam::{expect.account_id}:root")),
+    }
+    allowed = [what for what, request in denied.items() if decide(request)]
+    assert not allowed, f"the trust policy also lets in: {', '.join(allowed)}"
+
+
 # ---------------------------------------------------------------------------------------------
 # The stack
 # ---------------------------------------------------------------------------------------------
+
+def identity_mode(stack: Stack) -> str:
+    return setting(stack, "identityMode", "irsa")
+
+
+def app_role(stack: Stack) -> Resource:
+    """The role the app's pods get: the IRSA role, or the Pod Identity association's role."""
+    if identity_mode(stack) == "pod-identity":
+        return pod_identity_role(stack)
+    return irsa_role(stack)
+
+
+def pod_identity_role(stack: Stack) -> Resource:
+    """The role trusting the EKS Auth service principal (the Pod Identity role)."""
+    roles = [r for r in stack.of_type(IAM_ROLE) if PODS_PRINCIPAL in str(r.inputs.get("assumeRolePolicy"))]
+    assert len(roles) == 1, f"expected one role trusting {PODS_PRINCIPAL}, found {len(roles)}"
+    return roles[0]
+
+
+def pod_identity_expectation(stack: Stack) -> PodIdentityExpectation:
+    name = stack.one(EKS_CLUSTER).outputs["name"]
+    return PodIdentityExpectation(
+        account_id=stack.account_id,
+        cluster_arn=f"arn:{stack.partition}:eks:{stack.region}:{stack.account_id}:cluster/{name}",
+        namespace=setting(stack, "namespace", "demo"),
+        service_account=setting(stack, "serviceAccount", "demo-app"),
+        role_arn=pod_identity_role(stack).outputs["arn"])
+
 
 def irsa_role(stack: Stack) -> Resource:
     """The role a service account's annotation names (the IRSA role)."""
@@ -258,12 +354,24 @@ def connect_expectation(stack: Stack) -> ConnectExpectation:
 
 
 def check_trust_policy(stack: Stack) -> None:
+    """The mode's role and only it: under Pod Identity no role trusts web identities, under IRSA
+    no role trusts the EKS Auth service."""
+    if identity_mode(stack) == "pod-identity":
+        check_pod_identity_trust_document(pod_identity_role(stack).inputs["assumeRolePolicy"],
+                                          pod_identity_expectation(stack))
+        web = [r.name for r in stack.of_type(IAM_ROLE)
+               if WEB_IDENTITY in str(r.inputs.get("assumeRolePolicy"))]
+        assert not web, f"roles trusting web identities in pod-identity mode: {web}"
+        return
     check_trust_document(irsa_role(stack).inputs["assumeRolePolicy"], trust_expectation(stack))
+    pods = [r.name for r in stack.of_type(IAM_ROLE)
+            if PODS_PRINCIPAL in str(r.inputs.get("assumeRolePolicy"))]
+    assert not pods, f"roles trusting {PODS_PRINCIPAL} in irsa mode: {pods}"
 
 
 def check_connect_policy(stack: Stack) -> None:
-    """Exactly one inline policy on the IRSA role, and it is the exact connect policy."""
-    role = irsa_role(stack)
+    """Exactly one inline policy on the app's role, and it is the exact connect policy."""
+    role = app_role(stack)
     policies = [p for p in stack.of_type(ROLE_POLICY) if p.inputs.get("role") in (role.id,
                                                                                role.outputs["name"])]
     assert len(policies) == 1, f"the IRSA role must carry exactly one policy, has {len(policies)}"
@@ -379,6 +487,10 @@ def check_service_account(stack: Stack) -> None:
     assert (metadata["namespace"], metadata["name"]) == (
         setting(stack, "namespace", "demo"), setting(stack, "serviceAccount", "demo-app"))
     annotation = (metadata.get("annotations") or {}).get(IRSA_ANNOTATION)
+    if identity_mode(stack) == "pod-identity":
+        assert annotation is None, \
+            f"the service account carries {IRSA_ANNOTATION} under Pod Identity: {annotation!r}"
+        return
     assert annotation == irsa_role(stack).outputs["arn"], \
         f"the service account's {IRSA_ANNOTATION} is {annotation!r}, not the IRSA role's ARN"
     subject = f"system:serviceaccount:{metadata['namespace']}:{metadata['name']}"
@@ -472,7 +584,8 @@ def check_outputs(stack: Stack) -> None:
         "clusterEndpoint": stack.one(RDS_CLUSTER).outputs["endpoint"],
         "clusterPort": stack.one(RDS_CLUSTER).outputs["port"],
         "clusterResourceId": stack.one(RDS_CLUSTER).outputs["clusterResourceId"],
-        "iamRoleArn": irsa_role(stack).outputs["arn"],
+        "iamRoleArn": app_role(stack).outputs["arn"],
+        "identityMode": identity_mode(stack),
         "iamDbUser": setting(stack, "iamDbUser", "app_user"),
         "dbName": setting(stack, "dbName", "appdb"),
         "namespace": setting(stack, "namespace", "demo"),
@@ -487,7 +600,30 @@ def check_outputs(stack: Stack) -> None:
     assert set(stack.outputs) == set(expected) | {"appUrl", "kubeconfig"}
 
 
-STACK_CHECKS = (check_cluster, check_network_exposure, check_trust_policy, check_connect_policy,
+def check_pod_identity(stack: Stack) -> None:
+    """Pod Identity mode: the agent add-on and exactly one association, binding the app's
+    namespace and service account on this cluster to the Pod Identity role. IRSA mode: none."""
+    associations = stack.of_type(POD_IDENTITY_ASSOCIATION)
+    addons = [a for a in stack.of_type(EKS_ADDON)
+              if a.inputs.get("addonName") == "eks-pod-identity-agent"]
+    if identity_mode(stack) != "pod-identity":
+        assert not associations and not addons, "Pod Identity resources in irsa mode"
+        return
+    cluster_name = stack.one(EKS_CLUSTER).outputs["name"]
+    assert len(addons) == 1 and addons[0].inputs.get("clusterName") == cluster_name, \
+        "the eks-pod-identity-agent add-on is not installed on the cluster"
+    assert len(associations) == 1, f"expected one association, found {len(associations)}"
+    association = associations[0].inputs
+    expect = pod_identity_expectation(stack)
+    account = stack.one(K8S_SERVICE_ACCOUNT).inputs["metadata"]
+    got = (association.get("clusterName"), association.get("namespace"),
+           association.get("serviceAccount"), association.get("roleArn"))
+    want = (cluster_name, account["namespace"], account["name"], expect.role_arn)
+    assert got == want, f"the association binds {got}, not {want}"
+    assert (expect.namespace, expect.service_account) == (account["namespace"], account["name"])
+
+
+STACK_CHECKS = (check_pod_identity, check_cluster, check_network_exposure, check_trust_policy, check_connect_policy,
                 check_db_setup, check_service_account, check_deployment,
                 check_no_static_credentials, check_outputs)
 

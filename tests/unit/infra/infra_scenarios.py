@@ -26,4 +26,11 @@ SCENARIOS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
                      "iamDbUser": "ledger_rw", "dbName": "ledger", "masterUsername": "admin_user",
                      "engineVersion": "15.7"},
                     {"partition": "aws-cn", "region": "cn-north-1", "account_id": "000011112222"}),
+    # EKS Pod Identity instead of IRSA, with names away from their defaults.
+    "pod-identity": ({"identityMode": "pod-identity", "namespace": "payments",
+                      "serviceAccount": "ledger-api"}, {}),
+    "pod-identity-dev-us-gov": ({"identityMode": "pod-identity", "environment": "dev",
+                                 "dbCaBundle": DEV_CA_BUNDLE},
+                                {"partition": "aws-us-gov", "region": "us-gov-west-1",
+                                 "account_id": "210987654321"}),
 }

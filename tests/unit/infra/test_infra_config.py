@@ -71,6 +71,7 @@ def test_pulumi_yaml_documents_the_defaults_the_program_applies(prod_run):
         "engineVersion": cluster["engineVersion"],
         "appImage": container["image"],
         "vpcCidr": prod_run.mocks.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"],
+        "identityMode": prod_run.outputs["identityMode"],
     }
     assert defaults == applied
     assert project["config"]["iam-postgres:masterPassword"] == {
