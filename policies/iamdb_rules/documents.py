@@ -285,8 +285,8 @@ def _normalized(raw: Any) -> Any:
 
 
 def document_error(document: Document, kind: str) -> PolicyDocumentError | None:
-    """The first grammar error IAM would report for a fully known document (``kind`` identity or
-    trust), by pgiam.iam's strict reader; ``None`` when it reads cleanly."""
+    """The first grammar error IAM would report for a fully known document (``kind`` identity,
+    trust or resource), by pgiam.iam's strict reader; ``None`` when it reads cleanly."""
     if document.error is not None:
         return PolicyDocumentError("(document)", document.error)
     try:
@@ -302,7 +302,7 @@ def document_error(document: Document, kind: str) -> PolicyDocumentError | None:
 
 @dataclass(frozen=True)
 class DocumentRef:
-    """One document of a resource: its kind (``trust``/``identity``), where it is, its value."""
+    """One document of a resource: its kind (``trust``/``identity``/``resource``), where it is, its value."""
 
     kind: str
     path: str
@@ -338,6 +338,18 @@ INLINE_POLICY_LISTS = {
     "aws-native:iam:Group": ("policies", "policyDocument"),
 }
 ROLE_TYPES = frozenset(TRUST_POLICY_TYPES)
+# Resource-based policies (Principal required; IAM's grammar, NotPrincipal with Allow refused):
+# checked for validity and ambiguous conditions, never read as a role's grants.
+RESOURCE_POLICY_TYPES = {
+    "aws:kms/key:Key": "policy",
+    "aws:kms/keyPolicy:KeyPolicy": "policy",
+    "aws:s3/bucketPolicy:BucketPolicy": "policy",
+    "aws:secretsmanager/secret:Secret": "policy",
+    "aws:secretsmanager/secretPolicy:SecretPolicy": "policy",
+    "aws:sqs/queuePolicy:QueuePolicy": "policy",
+    "aws:sns/topicPolicy:TopicPolicy": "policy",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
+}
 
 
 def documents_of(resource: Resource, kind: str | None = None) -> list[DocumentRef]:
@@ -350,6 +362,9 @@ def documents_of(resource: Resource, kind: str | None = None) -> list[DocumentRe
     identity_key = IDENTITY_POLICY_TYPES.get(resource.type)
     if identity_key and props.get(identity_key) is not None:
         found.append(DocumentRef("identity", f".{identity_key}", props[identity_key]))
+    resource_key = RESOURCE_POLICY_TYPES.get(resource.type)
+    if resource_key and props.get(resource_key) not in (None, ""):
+        found.append(DocumentRef("resource", f".{resource_key}", props[resource_key]))
     inline = INLINE_POLICY_LISTS.get(resource.type)
     if inline:
         list_key, doc_key = inline

@@ -28,6 +28,7 @@ KNOWN_AT_PREVIEW = {
     ("rds-not-publicly-accessible", urn(INSTANCE, "snapshot-restore-public")),
     ("irsa-trust-default-service-account", urn(ROLE, "namespace-default-account")),
     ("iam-policy-document-valid", urn(ROLE, "trust-with-not-principal")),
+    ("iam-policy-document-valid", urn("aws:kms/key:Key", "key-policy-allow-not-principal")),
     ("postgresql-rds-iam-no-password",
      urn("postgresql:index/role:Role", "iam-login-keeps-password")),
     ("kubernetes-no-database-password",

@@ -120,6 +120,20 @@ aws.iam.Role("trust-with-not-principal", assume_role_policy=json.dumps({
         {"Effect": "Deny", "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
          "Action": "sts:AssumeRole"}]}))
 
+# The ledger's key: "every principal but the account root may use it" written as an Allow with
+# NotPrincipal, which AWS refuses in a key policy.
+aws.kms.Key("key-policy-allow-not-principal", description="ledger", policy=json.dumps({
+    "Version": "2012-10-17", "Statement": [
+        {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Services", "Effect": "Allow",
+         "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"}]}))
+aws.kms.Key("good-ledger-key", description="ledger", policy=json.dumps({
+    "Version": "2012-10-17", "Statement": [
+        {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": "kms:*", "Resource": "*"}]}))
+
 # PostgreSQL: the IAM login role also keeps a password (rds_iam granted separately).
 app = postgresql.Role("iam-login-keeps-password", name="ledger_app", login=True,
                       password="ledger-password-2024")
