@@ -110,6 +110,8 @@ def check_secret_access(resources: Sequence[Resource], ctx: RuleContext) -> Iter
                         if (problem := secret_problem(statement, master_secrets))]
             if problems:
                 found.append((source.resource, source.where, problems))
+            elif document.unknown:
+                undecided.append(f"{source.where}: the document is not known yet")
             elif any(_undecided(statement) for statement in document.statements):
                 undecided.append(f"{source.where}: a secret read's Resource is not known yet")
         if not found and not undecided:

@@ -283,3 +283,10 @@ def test_a_secret_named_for_a_database_with_a_password_key_is_reported(name, rep
                                                                     "password": "pw-123"}})
     violations, _ = run("kubernetes-no-database-password", [secret])
     assert bool(violations) is reported
+
+
+def test_a_pod_role_document_not_known_yet_defers_the_secret_check():
+    role = res(ROLE, "checkout", {"assumeRolePolicy": POD_TRUST,
+                                  "inlinePolicies": [{"name": "s", "policy": UNKNOWN}]})
+    violations, deferred = run("irsa-role-reads-secrets", [role])
+    assert violations == [] and len(deferred) == 1
