@@ -31,7 +31,8 @@ from .props import describe_path, is_unknown, text, type_kind
 from .rds import CLUSTER, INSTANCE
 
 PASSWORD_NAME = re.compile(
-    r"^(?:[A-Z0-9]+[_-])?(?:PG|POSTGRES(?:QL)?|DB|DATABASE|RDS|SQL)[_-]?(?:[A-Z0-9]+[_-])?"
+    r"^(?:[A-Z0-9]+[_-])?(?:PG|POSTGRES(?:QL)?|DB|DATABASE|RDS|SQL|DATASOURCE|JDBC|TYPEORM"
+    r"|SEQUELIZE|KNEX|FLYWAY|LIQUIBASE)[_-]?(?:[A-Z0-9]+[_-])?"
     r"(?:PASS|PASSWD|PASSWORD)$",
     re.IGNORECASE)
 # a key, or a Secret/ConfigMap name, that is about a database: ``postgresql``, ``externalDatabase``,

@@ -88,3 +88,21 @@ def test_a_password_variable_with_an_unknown_value_still_reaches_the_pod():
         "PGPASSWORD": UNKNOWN})])
     assert len(violations) == 1 and "PGPASSWORD is set (from a value not known yet)" in \
         violations[0].message
+
+
+@pytest.mark.parametrize("name", ["SPRING_DATASOURCE_PASSWORD", "QUARKUS_DATASOURCE_PASSWORD",
+                                  "TYPEORM_PASSWORD", "FLYWAY_PASSWORD", "JDBC_PASSWORD"])
+def test_framework_database_password_variables_from_a_secret_reach_the_pod(name):
+    type_ = "kubernetes:apps/v1:Deployment"
+    deployment = Resource(type_, f"urn:pulumi:dev::p::{type_}::api", "api", {
+        "metadata": {"name": "api"}, "spec": {"template": {"spec": {"containers": [{
+            "name": "api", "image": "api:1", "env": [{"name": name, "valueFrom": {
+                "secretKeyRef": {"name": "orders", "key": "pw"}}}]}]}}}})
+    violations, _ = run("kubernetes-no-database-password", [deployment])
+    assert len(violations) == 1 and f"{name} is set (from a Secret)" in violations[0].message
+
+
+@pytest.mark.parametrize("name", ["REDIS_PASSWORD", "SMTP_PASSWORD", "PASSWORD_MIN_LENGTH"])
+def test_other_services_passwords_are_not_database_passwords(name):
+    assert run("kubernetes-no-database-password", [secret(stringData={name: "x-1234"})]) == \
+        ([], [])
