@@ -37,7 +37,7 @@ PASSWORD_NAME = re.compile(
     re.IGNORECASE)
 # a key, or a Secret/ConfigMap name, that is about a database: ``postgresql``, ``externalDatabase``,
 # ``db``, ``orders-db-credentials``, ``pg_auth``
-DATABASE_CONTEXT = re.compile(r"postgres|database|(?:^|[-_.])(?:db|pg|rds)(?:$|[-_.])",
+DATABASE_CONTEXT = re.compile(r"postgres|database|datasource|jdbc|(?:^|[-_.])(?:db|pg|rds)(?:$|[-_.])",
                               re.IGNORECASE)
 URL_PASSWORD = re.compile(r"\bpostgres(?:ql)?(?:\+[a-z0-9_]+)?://[^/@\s:]*:[^/@\s]+@",
                           re.IGNORECASE)
@@ -76,6 +76,39 @@ def _leaf_problem(value: str, masters: set[str]) -> str | None:
         return "a postgres:// connection string with a password"
     if DSN_HINT.search(value) and DSN_PASSWORD.search(value):
         return "a connection string with password="
+    return _config_text_password(value)
+
+
+# key=value / key: value lines of a mounted configuration file (application.properties, .env,
+# YAML); a placeholder (${DB_PASSWORD}, {{ .Values... }}) is not itself a password
+CONFIG_LINE = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][\w.\-\[\]]*)\s*[=:][ \t]*"
+                         r"(?P<value>\S[^\n]*?)\s*$", re.MULTILINE)
+PLACEHOLDER = re.compile(r"^['\"]?(?:\$\{|\$\(|\{\{|<|$)")
+
+
+def _config_text_password(value: str) -> str | None:
+    """A database password set in configuration text (a file a ConfigMap or Secret mounts):
+    ``spring.datasource.password=...``, ``DB_PASSWORD=...`` in a .env file, ``password:`` under
+    a ``database:``/``db:`` key of a YAML file."""
+    if "\n" not in value.strip():
+        return None
+    for match in CONFIG_LINE.finditer(value):
+        parts = [part for part in re.split(r"[.\[\]]+", match["key"]) if part]
+        if parts and _is_password_name(parts[-1], tuple(parts[:-1])) and \
+                not PLACEHOLDER.match(match["value"]):
+            return f"a database password in configuration text ({match['key']})"
+    import yaml
+
+    try:
+        document = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(document, Mapping):
+        return None
+    for path, name, setting in _named(document, ()):
+        if isinstance(setting, str) and setting and not PLACEHOLDER.match(setting) and \
+                _is_password_name(name, path[:-1]):
+            return f"a database password in configuration text ({describe_path(path)})"
     return None
 
 

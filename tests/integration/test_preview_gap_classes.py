@@ -33,6 +33,8 @@ KNOWN_AT_PREVIEW = {
      urn("postgresql:index/role:Role", "iam-login-keeps-password")),
     ("kubernetes-no-database-password",
      urn("kubernetes:helm.sh/v3:Release", "helm-values-password")),
+    ("kubernetes-no-database-password",
+     urn("kubernetes:core/v1:ConfigMap", "properties-with-password")),
 }
 AFTER_UP = KNOWN_AT_PREVIEW | {
     ("irsa-role-broad-permissions",

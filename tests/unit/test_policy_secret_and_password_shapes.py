@@ -106,3 +106,30 @@ def test_framework_database_password_variables_from_a_secret_reach_the_pod(name)
 def test_other_services_passwords_are_not_database_passwords(name):
     assert run("kubernetes-no-database-password", [secret(stringData={name: "x-1234"})]) == \
         ([], [])
+
+
+@pytest.mark.parametrize("text", [
+    "spring.datasource.url=jdbc:postgresql://orders:5432/app\nspring.datasource.password=pw-2024\n",
+    "PGHOST=orders\nPGPASSWORD=pw-2024\n",
+    "server:\n  port: 8080\ndatabase:\n  host: orders\n  password: pw-2024\n",
+    "db:\n  pass: pw-2024\n  user: app\n",
+], ids=["properties", "dotenv", "yaml", "yaml-db-pass"])
+def test_a_password_in_a_mounted_configuration_file_is_reported(text):
+    configmap = Resource("kubernetes:core/v1:ConfigMap",
+                         "urn:pulumi:dev::p::kubernetes:core/v1:ConfigMap::settings", "settings",
+                         {"metadata": {"name": "settings"}, "data": {"app.conf": text}})
+    violations, _ = run("kubernetes-no-database-password", [configmap])
+    assert len(violations) == 1 and "configuration text" in violations[0].message
+    assert "pw-2024" not in violations[0].message
+
+
+@pytest.mark.parametrize("text", [
+    "spring.datasource.url=jdbc:postgresql://orders:5432/app\nspring.datasource.password=${DB_PASSWORD}\n",
+    "database:\n  host: orders\n  user: app\n  sslmode: verify-full\n",
+    "smtp:\n  password: mail-pw\nredis:\n  password: cache-pw\n",
+], ids=["placeholder", "no-password", "other-services"])
+def test_configuration_files_without_a_database_password_pass(text):
+    configmap = Resource("kubernetes:core/v1:ConfigMap",
+                         "urn:pulumi:dev::p::kubernetes:core/v1:ConfigMap::settings", "settings",
+                         {"metadata": {"name": "settings"}, "data": {"app.conf": text}})
+    assert run("kubernetes-no-database-password", [configmap]) == ([], [])

@@ -145,6 +145,11 @@ k8s.core.v1.Secret("database-url-with-password",
                    string_data={"DATABASE_URL": pulumi.Output.concat(
                        "postgresql://ledger_app:ledger-password-2024@", db.endpoint,
                        ":5432/ledger?sslmode=verify-full")})
+# The Java reconciler reads a mounted application.properties with the password in it.
+k8s.core.v1.ConfigMap("properties-with-password", metadata={"namespace": "payments"}, data={
+    "application.properties": "spring.datasource.url=jdbc:postgresql://ledger:5432/ledger"
+                              "?sslmode=verify-full\nspring.datasource.username=ledger_app\n"
+                              "spring.datasource.password=ledger-password-2024\n"})
 k8s.apps.v1.Deployment("good-ledger-api", metadata={"namespace": "payments"}, spec={
     "selector": {"matchLabels": {"app": "ledger"}},
     "template": {"metadata": {"labels": {"app": "ledger"}}, "spec": {
