@@ -11,6 +11,7 @@ from . import (
     multivalued_keys,
     opaque_policies,
     oidc_provider,
+    pod_identity,
     pod_passwords,
     postgresql,
     rds,
@@ -146,6 +147,21 @@ RULES: tuple[Rule, ...] = (
          "whose role (IRSA or EKS Pod Identity) is granted rds-db:connect, when the stack grants "
          "it to some principal (the connect policy is not on another role).",
          "stack", MANDATORY, stack_rules.check_database_workload_role_connects),
+    Rule("pod-identity-trust",
+         "A role trusting pods.eks.amazonaws.com trusts it alone (no other principal, no "
+         "wildcard) for exactly sts:AssumeRole and sts:TagSession; aws:SourceAccount names the "
+         "role's own account.",
+         "resource", MANDATORY, pod_identity.check_trust),
+    Rule("pod-identity-association-role",
+         "An EKS Pod Identity association's role trusts pods.eks.amazonaws.com (EKS refuses a "
+         "role trusting only an OIDC provider), and its aws:SourceArn/aws:SourceAccount/"
+         "aws:RequestTag conditions name the association's cluster, namespace and service "
+         "account.",
+         "stack", MANDATORY, pod_identity.check_association_role),
+    Rule("pod-identity-workload-association",
+         "In a stack using EKS Pod Identity, a workload configured for AWS or a database runs "
+         "as a service account an association names (or an IRSA annotation gives a role).",
+         "stack", MANDATORY, pod_identity.check_workload_association),
     Rule("rds-connect-user-has-rds-iam",
          "The database user a connect policy names holds rds_iam in the same stack.",
          "stack", MANDATORY, stack_rules.check_connect_user_has_rds_iam),
