@@ -152,9 +152,8 @@ class Rule:
     def _unless_exempt(self, finding: Finding, subject: Resource | Sequence[Resource],
                        ctx: RuleContext) -> Finding | None:
         """``finding``, or ``None`` when its resource is exempt from this rule (configured for
-        the stack/resource, or tagged ``pgiam:exempt`` with a reason)."""
-        if not isinstance(finding, Violation):
-            return finding
+        the stack/resource, or tagged ``pgiam:exempt`` with a reason): neither reported nor,
+        for a deferred check, listed as waiting."""
         resources = [subject] if isinstance(subject, Resource) else subject
         resource = next((item for item in resources if item.urn == finding.urn), None)
         name = resource.name if resource is not None else ""
@@ -165,7 +164,7 @@ class Rule:
         exempt, why = tag_exemption(self.name, resource.props)
         if exempt:
             return None
-        if why:
+        if why and isinstance(finding, Violation):
             return Violation(finding.urn, f"{finding.message}\nNot exempt: {why}")
         return finding
 

@@ -7,6 +7,7 @@ import pytest
 
 from iamdb_rules.catalog import RULES
 from iamdb_rules.model import Resource
+from iamdb_rules.props import UNKNOWN
 
 CLUSTER = "aws:rds/cluster:Cluster"
 RULE = next(rule for rule in RULES if rule.name == "rds-iam-auth-enabled")
@@ -90,3 +91,12 @@ def test_the_kubernetes_annotation_exempts_a_workload():
 def test_every_policy_accepts_exemptions_in_its_schema():
     assert all("exemptions" in rule.schema and rule.defaults()["exemptions"] == []
                for rule in RULES)
+
+
+def test_an_exempt_resource_has_no_deferred_check_either():
+    unknown = Resource(CLUSTER, f"urn:pulumi:prod::blog::{CLUSTER}::wordpress-db", "wordpress-db",
+                       {"engine": "aurora-mysql", "iamDatabaseAuthenticationEnabled": UNKNOWN})
+    _, deferred = RULE.run(unknown, RULE.context(stack="prod"))
+    assert deferred
+    config = {"exemptions": [{"resources": ["wordpress-db"], "reason": "password-only app"}]}
+    assert RULE.run(unknown, RULE.context(config, stack="prod")) == ([], [])

@@ -85,3 +85,14 @@ def test_a_literal_arn_next_to_a_stack_policy_whose_arn_is_unknown_waits():
     violations, deferred = run([own, role])
     assert violations == [] and [d.urn for d in deferred] == [ROLE_URN]
     assert FOREIGN in deferred[0].reason
+
+
+@pytest.mark.parametrize("type_, props", [
+    ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"role": "api", "policyArn": FOREIGN}),
+    ("aws:iam/policyAttachment:PolicyAttachment", {"roles": ["api"], "policyArn": FOREIGN}),
+], ids=["role-policy-attachment", "policy-attachment"])
+def test_a_foreign_policy_attached_by_an_attachment_is_named_on_it(type_, props):
+    attachment = Resource(type_, f"urn:pulumi:dev::p::{type_}::shared", "shared", props,
+                          property_dependencies={"role": (ROLE_URN,), "roles": (ROLE_URN,)})
+    violations, _ = run([*stack(OWN), attachment])
+    assert [v.urn for v in violations] == [attachment.urn]
