@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from typing import Any
 
+from pgiam.e2e.engine.pod_identity import pod_identity_mutation
 from pgiam.errors import PgiamError
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -169,6 +170,8 @@ class ClusterModel:
     objects: dict[ObjectKey, dict[str, Any]] = field(default_factory=dict)
     # image repository -> what runs for it here (the demo app's, and --image-command's)
     images: Mapping[str, LocalImage] = field(default_factory=lambda: dict(LOCAL_IMAGES))
+    # (namespace, service account) -> the Pod Identity Agent URL of the association naming it
+    pod_identity: dict[tuple[str, str], str] = field(default_factory=dict)
     _version: int = 0
 
     def key_of(self, kind: str, obj: Mapping[str, Any]) -> ObjectKey:
@@ -481,6 +484,8 @@ def plan_pod(model: ClusterModel, namespace: str, pod_name: str,
         raise KubeError(f"pods \"{pod_name}\" is forbidden: error looking up service account "
                         f"{namespace}/{account_name}: serviceaccount \"{account_name}\" not found")
     spec = irsa_mutation(spec, account, model.region)
+    spec = pod_identity_mutation(spec, model.pod_identity.get((namespace, account_name)),
+                                 model.region)
     volumes = {volume["name"]: _volume_plan(model, namespace, volume)
                for volume in spec.get("volumes") or []}
     containers = []
