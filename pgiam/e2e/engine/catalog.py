@@ -24,6 +24,7 @@ def load_handlers() -> None:
     from pgiam.e2e.engine import (  # noqa: F401
         aws_ec2,
         aws_eks,
+        aws_eks_pod_identity,
         aws_iam,
         aws_rds,
         aws_vpc,

@@ -76,3 +76,53 @@ def test_a_container_that_sets_the_variables_itself_is_left_alone():
 def test_no_association_leaves_the_spec_unchanged():
     spec = {"containers": [{"name": "a"}]}
     assert pod_identity_mutation(spec, None, "eu-west-1") == spec
+
+
+# --- the association handler's agent look-up --------------------------------------------------
+
+def _serve(status: int, body: bytes):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _ctx(endpoint: str):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(cloud=SimpleNamespace(endpoint_url=endpoint))
+
+
+def test_the_agent_url_comes_from_the_local_cloud():
+    from pgiam.e2e.engine.aws_eks_pod_identity import agent_url
+
+    server = _serve(200, b'{"url": "http://127.0.0.1:4711/v1/credentials"}')
+    try:
+        assert agent_url(_ctx(f"http://127.0.0.1:{server.server_port}"), "c") == \
+            "http://127.0.0.1:4711/v1/credentials"
+    finally:
+        server.shutdown()
+
+
+def test_a_local_cloud_without_an_agent_is_a_named_engine_error():
+    from pgiam.e2e.engine.aws_eks_pod_identity import agent_url
+    from pgiam.e2e.engine.resources import EngineError
+
+    server = _serve(404, b'{"message": "no"}')
+    try:
+        with pytest.raises(EngineError, match="no Pod Identity Agent for cluster 'c'"):
+            agent_url(_ctx(f"http://127.0.0.1:{server.server_port}"), "c")
+    finally:
+        server.shutdown()
