@@ -24,7 +24,7 @@ from pgiam.localcloud.processes import ProcessRegistry
 from pgiam.localcloud.statedir import StateDir
 
 # modules imported by the daemon, in start order (`up --extension MODULE` adds more, for tests)
-EXTENSION_MODULES: tuple[str, ...] = ("pgiam.localcloud.rds",)
+EXTENSION_MODULES: tuple[str, ...] = ("pgiam.localcloud.rds", "pgiam.localcloud.pod_identity")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 RESERVED_NAMES = frozenset({"processes"})
 

@@ -18,6 +18,7 @@ import gzip
 import io
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -92,6 +93,7 @@ class HandlerRegistry:
 
     def __init__(self) -> None:
         self._handlers: dict[tuple[str, str], Handler] = {}
+        self._rest_routes: list[tuple[str, str, re.Pattern[str], str]] = []
         self._lock = threading.Lock()
 
     def register(self, service: str, action: str, handler: Handler) -> None:
@@ -104,6 +106,20 @@ class HandlerRegistry:
     def unregister(self, service: str, action: str) -> None:
         with self._lock:
             self._handlers.pop((service.lower(), action_key(action)), None)
+
+    def register_rest(self, service: str, method: str, path: str, action: str) -> None:
+        """Name the action of a REST protocol's call (``method`` and a ``path`` regex, matched
+        whole), which the request itself does not name, so a handler registered for it is found
+        and the caller is authorized for it (EKS Pod Identity's association calls)."""
+        with self._lock:
+            self._rest_routes.append((service.lower(), method.upper(), re.compile(path), action))
+
+    def rest_action(self, service: str | None, method: str, path: str) -> str | None:
+        for route_service, route_method, pattern, action in self._rest_routes:
+            if route_service == (service or "").lower() and route_method == method.upper() \
+                    and pattern.fullmatch(path):
+                return action
+        return None
 
     def lookup(self, service: str | None, action: str | None) -> Handler | None:
         if service is None or action is None:
@@ -275,6 +291,11 @@ class Gateway:
         except AwsError as error:
             log.info("%s request refused before routing: %s", environ.get("REMOTE_ADDR", ""), error.code)
             return aws_error_response(error, new_request_id(), None)(environ, start_response)
+        if request.action is None and request.service is not None:
+            rest_action = self.registry.rest_action(request.service, str(environ.get("REQUEST_METHOD", "")),
+                                                    str(environ.get("PATH_INFO", "")))
+            if rest_action is not None:
+                request = replace(request, action=rest_action)
         if self.authorizer is not None:
             try:
                 self.authorizer(request)

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
@@ -58,6 +58,7 @@ class SessionInfo:
     federated_provider: str | None = None
     issued_at: datetime | None = None
     chained: bool = False
+    session_tags: tuple[tuple[str, str], ...] = ()  # EKS Pod Identity's tags (eks_auth.py)
 
 
 _sessions: dict[str, SessionInfo] = {}
@@ -319,6 +320,9 @@ class IdentityDirectory:
             if assumed.access_key_id == access_key_id:
                 role = self._moto_role(assumed.role_arn)
                 tags = _tags(role.tags) if role is not None and role.id == info.role_id else ()
+                if info.session_tags:  # a session tag wins over the role's tag of the same key
+                    session_keys = {key for key, _ in info.session_tags}
+                    tags = tuple((k, v) for k, v in tags if k not in session_keys) + info.session_tags
                 return Credential(
                     access_key_id=access_key_id, secret_access_key=assumed.secret_access_key,
                     session_token=assumed.session_token, expiration=_aware(assumed.expiration),
@@ -471,3 +475,13 @@ class MotoCredentialIssuer:
             access_key_id=assumed.access_key_id, secret_access_key=assumed.secret_access_key,
             session_token=assumed.session_token, expiration=_aware(assumed.expiration),
             assumed_role_arn=assumed.arn, assumed_role_id=f"{role.role_id}:{session_name}")
+
+    def issue_tagged(self, role: Role, session_name: str, duration: int,
+                     tags: Mapping[str, str]) -> IssuedCredentials:
+        """Session credentials carrying session tags (EKS Pod Identity's), which the pod's
+        requests then carry as ``aws:PrincipalTag/<key>``."""
+        credentials = self.issue(role, session_name, duration, ())
+        info = session_info(credentials.access_key_id)
+        if info is not None:
+            record_session(credentials.access_key_id, replace(info, session_tags=tuple(tags.items())))
+        return credentials

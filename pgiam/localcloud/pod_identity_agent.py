@@ -10,31 +10,37 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pgiam.localcloud.eks_auth import EksAuth, agent_answer
 
 PATH = "/v1/credentials"
+# one server for every cluster of the local cloud: /clusters/<name>/v1/credentials
+CLUSTER_PATH = re.compile(r"^/clusters/([0-9A-Za-z][A-Za-z0-9_-]{0,99})/v1/credentials$")
 LOG = logging.getLogger("pgiam.localcloud.pod_identity_agent")
 
 
 class PodIdentityAgent:
-    """One cluster's agent; ``start()`` binds a free loopback port, ``url`` is the full URI."""
+    """One cluster's agent (``cluster_name``), or, without one, every cluster's under
+    ``/clusters/<name>/v1/credentials``; ``start()`` binds a free loopback port."""
 
-    def __init__(self, eks_auth: EksAuth, cluster_name: str, host: str = "127.0.0.1") -> None:
+    def __init__(self, eks_auth: EksAuth, cluster_name: str | None, host: str = "127.0.0.1") -> None:
         self.eks_auth = eks_auth
         self.cluster_name = cluster_name
         agent = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                if self.path != PATH:
-                    self._send(404, {"code": "NotFound", "message": f"no such path; the agent serves {PATH}"})
+                routed = CLUSTER_PATH.match(self.path) if agent.cluster_name is None else None
+                cluster = routed.group(1) if routed else agent.cluster_name
+                if cluster is None or (routed is None and self.path != PATH):
+                    self._send(404, {"code": "NotFound", "message": "no such path; the agent serves "
+                                     f"{PATH if agent.cluster_name else '/clusters/<name>' + PATH}"})
                     return
-                status, body = agent_answer(agent.eks_auth, agent.cluster_name, self.headers.get("Authorization"))
-                LOG.info("cluster %s: credentials request -> %s %s", agent.cluster_name, status,
-                         body.get("code", "ok"))
+                status, body = agent_answer(agent.eks_auth, cluster, self.headers.get("Authorization"))
+                LOG.info("cluster %s: credentials request -> %s %s", cluster, status, body.get("code", "ok"))
                 self._send(status, body)
 
             def _send(self, status: int, body: dict) -> None:
@@ -53,12 +59,20 @@ class PodIdentityAgent:
         self._thread: threading.Thread | None = None
 
     @property
-    def url(self) -> str:
+    def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{PATH}"
+        return f"http://{host}:{port}"
+
+    def url(self, cluster_name: str | None = None) -> str:
+        """The full URI a pod of ``cluster_name`` puts in ``AWS_CONTAINER_CREDENTIALS_FULL_URI``."""
+        if self.cluster_name is not None:
+            return self.base_url + PATH
+        if cluster_name is None:
+            raise ValueError("an agent for every cluster needs the pod's cluster name")
+        return f"{self.base_url}/clusters/{cluster_name}{PATH}"
 
     def start(self) -> PodIdentityAgent:
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"pod-identity-agent-{self.cluster_name}",
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"pod-identity-agent-{self.cluster_name or 'all'}",
                                         daemon=True)
         self._thread.start()
         return self

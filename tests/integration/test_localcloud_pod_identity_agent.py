@@ -37,7 +37,7 @@ def agent(fakes):
 
 
 def provider(agent: PodIdentityAgent, token_file) -> ContainerProvider:
-    environ = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": agent.url,
+    environ = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": agent.url("apps"),
                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token_file)}
     return ContainerProvider(environ=environ, fetcher=ContainerMetadataFetcher(sleep=lambda _: None))
 
