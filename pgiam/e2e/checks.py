@@ -216,7 +216,10 @@ def unexplained_refusals(attempts: Sequence[dict[str, Any]], decisions: Sequence
 
 
 def judge_assume_role(control: dict[str, Any], intruder: dict[str, Any], role_arn: str,
-                      intruder_subject: str) -> Verdict:
+                      intruder_subject: str,
+                      refusals: tuple[str, ...] = ("AccessDenied",)) -> Verdict:
+    """``refusals``: the codes that count as the intruder refused (STS's AccessDenied for IRSA;
+    EKS Auth's, through the Pod Identity Agent, under Pod Identity)."""
     lines = (describe(control), describe(intruder))
     if intruder.get("result") == "allowed":
         raise CheckFailure(f"{intruder_subject} ASSUMED {role_arn} ({intruder.get('arn')}): the "
@@ -224,9 +227,10 @@ def judge_assume_role(control: dict[str, Any], intruder: dict[str, Any], role_ar
     if control.get("result") != "allowed":
         raise CheckFailure(f"the control (the app's own service account) could not assume the "
                            f"role ({control.get('message')}), so the refusal proves nothing")
-    if intruder.get("result") != "refused" or intruder.get("code") != "AccessDenied":
-        raise CheckFailure(f"{intruder_subject}: expected AccessDenied from STS, got "
+    if intruder.get("result") != "refused" or intruder.get("code") not in refusals:
+        raise CheckFailure(f"{intruder_subject}: expected {' or '.join(refusals)}, got "
                            f"{intruder.get('result')} {intruder.get('code') or ''}: "
                            f"{intruder.get('message')}")
-    return Verdict(f"{intruder_subject} refused with AccessDenied (control assumed the role)",
+    return Verdict(f"{intruder_subject} refused with {intruder.get('code')} (control assumed the "
+                   "role)",
                    lines)

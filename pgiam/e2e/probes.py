@@ -44,6 +44,8 @@ def assume_role(attempt: dict) -> dict:
 
     role_arn = os.environ.get("AWS_ROLE_ARN", "")
     token_file = os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE", "")
+    if not role_arn and os.environ.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        return pod_identity_credentials(attempt)
     if not role_arn or not token_file:
         return _result(attempt, "error", "AWS_ROLE_ARN / AWS_WEB_IDENTITY_TOKEN_FILE are not set "
                                          "(the service account is not annotated)")
@@ -65,6 +67,39 @@ def assume_role(attempt: dict) -> dict:
         return _result(attempt, "error", f"{type(error).__name__}: {error}")
     return _result(attempt, "allowed", "credentials issued",
                    arn=answer["AssumedRoleUser"]["Arn"])
+
+
+def pod_identity_credentials(attempt: dict) -> dict:
+    """EKS Pod Identity: the credentials botocore's container provider gets from the agent
+    (``AWS_CONTAINER_CREDENTIALS_FULL_URI`` with the token of
+    ``AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE``), then whose they are (GetCallerIdentity). An
+    agent's refusal is ``refused`` with the code it answered (EKS Auth's)."""
+    import boto3
+    from botocore.credentials import ContainerProvider
+    from botocore.exceptions import BotoCoreError, ClientError, CredentialRetrievalError
+
+    try:
+        credentials = ContainerProvider().load()
+    except CredentialRetrievalError as error:
+        message = str(error)
+        code = next((word.strip('",:{}') for word in message.replace("'", '"').split()
+                     if word.strip('",:{}').endswith("Exception")), "")
+        return _result(attempt, "refused", message, code=code)
+    if credentials is None:
+        return _result(attempt, "error", "the container credentials provider found nothing")
+    try:
+        frozen = credentials.get_frozen_credentials()
+        sts = boto3.session.Session(
+            aws_access_key_id=frozen.access_key, aws_secret_access_key=frozen.secret_key,
+            aws_session_token=frozen.token, region_name=os.environ.get("AWS_REGION")).client("sts")
+        arn = sts.get_caller_identity()["Arn"]
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        return _result(attempt, "refused", details.get("Message", ""),
+                       code=details.get("Code", ""))
+    except BotoCoreError as error:
+        return _result(attempt, "error", f"{type(error).__name__}: {error}")
+    return _result(attempt, "allowed", "credentials issued by the Pod Identity Agent", arn=arn)
 
 
 def _token(user: str, age_seconds: int) -> str:

@@ -58,3 +58,19 @@ def pod_identity_mutation(pod_spec: Mapping[str, Any], agent_url: str | None,
             {"serviceAccountToken": {"audience": AUDIENCE, "expirationSeconds": TOKEN_EXPIRATION,
                                      "path": TOKEN_FILE}}]}})
     return spec
+
+
+# EKS Auth's answers, through the agent, that mean "not this pod" (another service account or
+# namespace has no association: ResourceNotFoundException; a role whose trust refuses EKS Auth:
+# AccessDeniedException). A token error would be the harness's own defect, not a refusal.
+POD_IDENTITY_REFUSALS = ("ResourceNotFoundException", "AccessDeniedException")
+
+
+def pod_identity_intruder(template: Mapping[str, Any], agent_url: str,
+                          region: str) -> dict[str, Any]:
+    """A pod template (``{metadata, spec}``) that asks the agent for credentials whatever its
+    service account: what a pod of a service account no association names can always do (the
+    agent listens on every node), with its own projected token."""
+    intruder = copy.deepcopy(dict(template))
+    intruder["spec"] = pod_identity_mutation(intruder.get("spec") or {}, agent_url, region)
+    return intruder

@@ -29,6 +29,7 @@ from pgiam.e2e.engine.context import EngineContext, LocalCluster
 from pgiam.e2e.engine.kube import ROLE_ANNOTATION, LocalImage, ObjectKey, plan_pod
 from pgiam.e2e.engine.kubelet import ExecResult, RunningPod, Workload
 from pgiam.e2e.engine.network import pod_database_verdict
+from pgiam.e2e.engine.pod_identity import POD_IDENTITY_REFUSALS, pod_identity_intruder
 from pgiam.e2e.engine.state import EngineState, redact
 from pgiam.e2e.naming import STACK_TAG, StackName, new_stack_name
 from pgiam.e2e.report import StepRecord
@@ -510,22 +511,33 @@ class LocalTarget:
         own_account = (template.get("spec") or {}).get("serviceAccountName") or "default"
         role_arn = self._role_arn()
         intruder_key = ObjectKey("ServiceAccount", namespace, checks.INTRUDER_SERVICE_ACCOUNT)
-        # The attack: another service account of the same namespace, annotated with the same
-        # role (anyone who may create service accounts there can write that annotation).
-        cluster.model.admit("v1", "ServiceAccount", {"metadata": {
-            "name": checks.INTRUDER_SERVICE_ACCOUNT, "namespace": namespace,
-            "annotations": {ROLE_ANNOTATION: role_arn}}})
+        agent = cluster.model.pod_identity.get((namespace, own_account))
+        intruder_template = template
+        if agent:
+            # EKS Pod Identity: any pod can reach its node's agent; the attack is another
+            # service account's pod asking it with its own projected token.
+            intruder_template = pod_identity_intruder(template, agent, cluster.model.region)
+            cluster.model.admit("v1", "ServiceAccount", {"metadata": {
+                "name": checks.INTRUDER_SERVICE_ACCOUNT, "namespace": namespace}})
+        else:
+            # The attack: another service account of the same namespace, annotated with the
+            # same role (anyone who may create service accounts there can write that annotation).
+            cluster.model.admit("v1", "ServiceAccount", {"metadata": {
+                "name": checks.INTRUDER_SERVICE_ACCOUNT, "namespace": namespace,
+                "annotations": {ROLE_ANNOTATION: role_arn}}})
         try:
             control = self._probe_pod(cluster, namespace, template, own_account,
                                       "control: the app's own service account", record)
-            intruder = self._probe_pod(cluster, namespace, template,
+            intruder = self._probe_pod(cluster, namespace, intruder_template,
                                        checks.INTRUDER_SERVICE_ACCOUNT,
                                        f"intruder: {checks.INTRUDER_SERVICE_ACCOUNT}", record)
         finally:
             cluster.model.remove(intruder_key)
         subject = f"system:serviceaccount:{namespace}:{checks.INTRUDER_SERVICE_ACCOUNT}"
         try:
-            verdict = checks.judge_assume_role(control, intruder, role_arn, subject)
+            verdict = checks.judge_assume_role(
+                control, intruder, role_arn, subject,
+                refusals=POD_IDENTITY_REFUSALS if agent else ("AccessDenied",))
         except CheckFailure as failure:
             raise StepFailed(str(failure), logs=[checks.describe(control),
                                                  checks.describe(intruder)]) from None

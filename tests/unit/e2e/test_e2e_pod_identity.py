@@ -126,3 +126,30 @@ def test_a_local_cloud_without_an_agent_is_a_named_engine_error():
             agent_url(_ctx(f"http://127.0.0.1:{server.server_port}"), "c")
     finally:
         server.shutdown()
+
+
+def test_the_intruder_template_asks_the_agent_whatever_its_service_account(model):
+    from pgiam.e2e.engine.pod_identity import pod_identity_intruder
+
+    intruder = pod_identity_intruder(template("reporter"), AGENT, "eu-west-1")
+    plan = plan_pod(model, "demo", "probe", intruder)
+    assert plan.containers[0].env[FULL_URI] == AGENT
+    [token] = [v for v in plan.volumes.values() if v.token_path is not None]
+    assert token.token_audience == AUDIENCE and plan.service_account == "reporter"
+
+
+def test_the_other_service_account_verdict_takes_the_agents_refusal_under_pod_identity():
+    from pgiam.e2e import checks
+    from pgiam.e2e.engine.pod_identity import POD_IDENTITY_REFUSALS
+
+    control = {"label": "control", "result": "allowed", "arn": "arn:aws:sts::1:assumed-role/r/s"}
+    intruder = {"label": "intruder", "result": "refused", "code": "ResourceNotFoundException",
+                "message": "No Pod Identity Association found."}
+    verdict = checks.judge_assume_role(control, intruder, "arn:aws:iam::1:role/r", "sa",
+                                       refusals=POD_IDENTITY_REFUSALS)
+    assert "ResourceNotFoundException" in verdict.message
+    with pytest.raises(checks.CheckFailure):
+        checks.judge_assume_role(control, intruder, "arn:aws:iam::1:role/r", "sa")
+    with pytest.raises(checks.CheckFailure):
+        checks.judge_assume_role(control, {**intruder, "code": "InvalidTokenException"},
+                                 "arn:aws:iam::1:role/r", "sa", refusals=POD_IDENTITY_REFUSALS)
