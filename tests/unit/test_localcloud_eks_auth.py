@@ -234,3 +234,16 @@ def test_agent_answers_in_container_credentials_format_and_never_echoes_the_toke
     status, body = agent_answer(eks_auth, "apps", bad)
     assert status == 404 and bad not in json.dumps(body)
     assert agent_answer(eks_auth, "apps", None)[0] == 400
+
+
+def test_infra_pod_identity_trust_serves_its_own_service_account_only(fakes, eks_auth, associations):
+    """The trust infra/ builds, judged by the model as EKS judges it: the association of its own
+    service account gets credentials; an association miswired to another service account with
+    the same role is refused (the session tags do not match the trust's conditions)."""
+    from iampg.policy_documents import pod_identity_trust_policy_json
+
+    fakes.roles[ROLE_ARN] = Role(ROLE_ARN, "AROAEXAMPLE", "app-pod-identity",
+                                 pod_identity_trust_policy_json(CLUSTER_ARN, "orders", "orders-api"), 43200)
+    assert eks_auth.assume_role_for_pod_identity("apps", token(fakes)).credentials
+    associations.create("apps", "orders", "billing-api", ROLE_ARN)
+    assert refused(eks_auth, "apps", token(fakes, sa="billing-api")).code == "AccessDeniedException"
