@@ -75,12 +75,14 @@ class EksCluster(pulumi.ComponentResource):
         if args.cluster_name is not None:
             validate_cluster_name(args.cluster_name, "cluster_name")
             invoke = pulumi.InvokeOutputOptions(parent=self)
-            self.cluster_name = pulumi.Output.from_input(args.cluster_name)
+            # Derived from the cluster's own output, so what names the cluster (the add-on, the
+            # association) is made after it, never before.
+            self.cluster_name = cluster.kubeconfig_json.apply(lambda _: args.cluster_name)
             self.cluster_arn = pulumi.Output.concat(
                 "arn:", aws.get_partition_output(opts=invoke).partition, ":eks:",
                 aws.get_region_output(opts=invoke).region, ":",
                 aws.get_caller_identity_output(opts=invoke).account_id, ":cluster/",
-                args.cluster_name)
+                self.cluster_name)
         # The kubeconfig authenticates with `aws eks get-token`: it holds no credential, but it is
         # the map to the cluster, so it stays a secret wherever it goes.
         self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)

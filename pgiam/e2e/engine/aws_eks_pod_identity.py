@@ -14,10 +14,7 @@ without it, associated pods get the environment but the agent is not there, as o
 
 from __future__ import annotations
 
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
 
 from pgiam.e2e.engine.aws_api import delete_quietly, exists, region_for
 from pgiam.e2e.engine.context import EngineContext
@@ -25,23 +22,16 @@ from pgiam.e2e.engine.resources import Created, CreateRequest, EngineError, hand
 from pgiam.e2e.engine.state import ResourceEntry
 
 AGENT_ADDON = "eks-pod-identity-agent"
-AGENT_PATH = "/pgiam/eks/clusters/{name}/pod-identity-agent"
 
 
 def agent_url(ctx: EngineContext, cluster_name: str) -> str:
-    """The local cloud's Pod Identity Agent URL for ``cluster_name`` (one per cluster)."""
-    url = ctx.cloud.endpoint_url.rstrip("/") + AGENT_PATH.format(
-        name=urllib.parse.quote(cluster_name, safe=""))
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
-            found = json.loads(response.read().decode("utf-8")).get("url")
-    except (urllib.error.URLError, ValueError, OSError) as error:
+    """The local cloud's Pod Identity Agent URL for ``cluster_name`` (its pod-identity
+    extension's template, one path per cluster)."""
+    template = ctx.cloud.pod_identity_agent_url
+    if not template or "{cluster}" not in template:
         raise EngineError(f"the local cloud serves no Pod Identity Agent for cluster "
-                          f"{cluster_name!r} ({error})") from None
-    if not isinstance(found, str) or not found:
-        raise EngineError(f"the local cloud serves no Pod Identity Agent for cluster "
-                          f"{cluster_name!r}")
-    return found
+                          f"{cluster_name!r} (its up JSON names no pod-identity agent_url)")
+    return template.format(cluster=urllib.parse.quote(cluster_name, safe=""))
 
 
 @handles("aws:eks/podIdentityAssociation:PodIdentityAssociation")

@@ -41,6 +41,9 @@ class CloudInfo:
     # (pgiam.localcloud.rds.resolver); pods get the variables, the engine's own SQL the address.
     hosts_file: str = ""
     resolver_env: tuple[tuple[str, str], ...] = ()
+    # The Pod Identity Agent's URL template ("...{cluster}..."; the local cloud's pod-identity
+    # extension serves one agent path per EKS cluster); "" when the cloud has none.
+    pod_identity_agent_url: str = ""
 
     @property
     def partition(self) -> str:

@@ -52,7 +52,10 @@ class LocalCloud:
                          admin_access_key_id=str(admin["access_key_id"]),
                          admin_secret_access_key=str(admin["secret_access_key"]),
                          hosts_file=str(rds.get("hosts_file") or ""),
-                         resolver_env=tuple(sorted((rds.get("env") or {}).items())))
+                         resolver_env=tuple(sorted((rds.get("env") or {}).items())),
+                         pod_identity_agent_url=str(
+                             ((self.raw.get("extensions") or {}).get("pod-identity") or {})
+                             .get("agent_url") or ""))
 
     @property
     def pid(self) -> int | None:

@@ -80,52 +80,26 @@ def test_no_association_leaves_the_spec_unchanged():
 
 # --- the association handler's agent look-up --------------------------------------------------
 
-def _serve(status: int, body: bytes):
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def _ctx(endpoint: str):
+def _ctx(template: str):
     from types import SimpleNamespace
 
-    return SimpleNamespace(cloud=SimpleNamespace(endpoint_url=endpoint))
+    return SimpleNamespace(cloud=SimpleNamespace(pod_identity_agent_url=template))
 
 
-def test_the_agent_url_comes_from_the_local_cloud():
+def test_the_agent_url_is_the_local_clouds_template_for_the_cluster():
     from pgiam.e2e.engine.aws_eks_pod_identity import agent_url
 
-    server = _serve(200, b'{"url": "http://127.0.0.1:4711/v1/credentials"}')
-    try:
-        assert agent_url(_ctx(f"http://127.0.0.1:{server.server_port}"), "c") == \
-            "http://127.0.0.1:4711/v1/credentials"
-    finally:
-        server.shutdown()
+    template = "http://127.0.0.1:4711/clusters/{cluster}/v1/credentials"
+    assert agent_url(_ctx(template), "iam-postgres-e2e") == \
+        "http://127.0.0.1:4711/clusters/iam-postgres-e2e/v1/credentials"
 
 
 def test_a_local_cloud_without_an_agent_is_a_named_engine_error():
     from pgiam.e2e.engine.aws_eks_pod_identity import agent_url
     from pgiam.e2e.engine.resources import EngineError
 
-    server = _serve(404, b'{"message": "no"}')
-    try:
-        with pytest.raises(EngineError, match="no Pod Identity Agent for cluster 'c'"):
-            agent_url(_ctx(f"http://127.0.0.1:{server.server_port}"), "c")
-    finally:
-        server.shutdown()
+    with pytest.raises(EngineError, match="no Pod Identity Agent for cluster 'c'"):
+        agent_url(_ctx(""), "c")
 
 
 def test_the_intruder_template_asks_the_agent_whatever_its_service_account(model):
