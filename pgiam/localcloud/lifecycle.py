@@ -196,15 +196,44 @@ def down(state_dir: str | os.PathLike[str]) -> list[str]:
     stopped: list[str] = []
     with state.locked():
         record = daemon_record(state)
+        watchdog = (read_json(state.state_file) or {}).get("watchdog_pid")
         if record is not None and record.is_running():
             stop_process(record, grace_seconds=DAEMON_GRACE_SECONDS)
             stopped.append(record.name)
         if record is not None and record.pid in _children:
             _children.pop(record.pid).poll()
+        if isinstance(watchdog, int):
+            _wait_for_watchdog(watchdog, state)
         for leftover in ProcessRegistry(state.processes_dir).stop_all():
             stopped.append(leftover.name)
         state.remove()
     return stopped
+
+
+def _is_our_watchdog(pid: int, state: StateDir) -> bool:
+    """``pid`` runs this state directory's watchdog (not a process that reused the pid)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as stream:
+            argv = stream.read().split(b"\0")
+    except OSError:
+        return False
+    return b"pgiam.localcloud.watchdog" in argv and os.fsencode(str(state.path)) in argv
+
+
+def _wait_for_watchdog(pid: int, state: StateDir, timeout: float = 5.0) -> bool:
+    """After the daemon stopped, its watchdog sees the pipe close and exits; ``down`` returns
+    only once it has (a caller that checks that nothing of the cloud runs must not find it),
+    stopping it after ``timeout``. True when it had to be stopped."""
+    deadline = time.monotonic() + timeout
+    while _is_our_watchdog(pid, state):
+        if time.monotonic() >= deadline:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def require_running(state_dir: str | os.PathLike[str]) -> dict[str, Any]:

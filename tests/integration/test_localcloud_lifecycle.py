@@ -227,3 +227,13 @@ def test_sa_token_refuses_what_kubernetes_refuses(localcloud: LocalCloud, args: 
     assert result.returncode == 2 and result.stdout == ""
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_down_returns_only_once_the_watchdog_is_gone_too(localcloud_factory) -> None:
+    """Whoever checks after `down` that nothing of the cloud runs (the e2e's verify-clean) must
+    not find its watchdog finishing its own exit; the control: it ran while the cloud was up."""
+    cloud = localcloud_factory()
+    watchdog = cloud.info["watchdog_pid"]
+    assert alive(watchdog)
+    cloud.down()
+    assert not alive(watchdog)
