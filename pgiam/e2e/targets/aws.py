@@ -31,9 +31,13 @@ from typing import Any
 
 from pgiam.e2e import checks
 from pgiam.e2e.checks import CheckFailure
+from pgiam.e2e.engine.pod_identity import POD_IDENTITY_REFUSALS, pod_identity_intruder
 from pgiam.e2e.naming import STACK_TAG, StackName, new_stack_name, parse_stack_name
 from pgiam.e2e.report import StepRecord
 from pgiam.e2e.run import Step, StepFailed
+
+# The EKS Pod Identity Agent on every node (EKS User Guide: 169.254.170.23, port 80).
+EKS_AGENT_URL = "http://169.254.170.23/v1/credentials"
 from pgiam.errors import PgiamError
 
 RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
@@ -425,9 +429,12 @@ class AwsTarget:
         return message
 
     def _probe(self, attempts: list[dict[str, Any]], record: StepRecord,
-               service_account: str | None = None) -> list[dict[str, Any]]:
+               service_account: str | None = None,
+               pod_identity_agent: str | None = None) -> list[dict[str, Any]]:
         assert self.kubectl is not None
         namespace, _, template = self._deployment()
+        if pod_identity_agent:
+            template = pod_identity_intruder(template, pod_identity_agent, self.region)
         secret = f"pgiam-e2e-probe-{secrets.token_hex(3)}"
         self.kubectl.apply({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                             "metadata": {"name": secret, "namespace": namespace},
@@ -472,20 +479,25 @@ class AwsTarget:
         namespace = str(self.outputs["namespace"])
         role_arn = str(self.outputs["iamRoleArn"])
         intruder = checks.INTRUDER_SERVICE_ACCOUNT
-        self.kubectl.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
-            "name": intruder, "namespace": namespace,
-            "annotations": {"eks.amazonaws.com/role-arn": role_arn}}})
+        # EKS Pod Identity: the intruder has no annotation to copy; it asks the node's agent
+        # with its own token (any pod can reach it), and EKS Auth must refuse it.
+        pod_identity = self.outputs.get("identityMode") == "pod-identity"
+        metadata: dict[str, Any] = {"name": intruder, "namespace": namespace}
+        if not pod_identity:
+            metadata["annotations"] = {"eks.amazonaws.com/role-arn": role_arn}
+        self.kubectl.apply({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata})
         try:
             control = self._probe(checks.assume_role_attempt("control"), record)
             attack = self._probe(checks.assume_role_attempt(f"intruder: {intruder}"), record,
-                                 service_account=intruder)
+                                 service_account=intruder,
+                                 pod_identity_agent=EKS_AGENT_URL if pod_identity else None)
         finally:
             self.kubectl.run("delete", "serviceaccount", intruder, "-n", namespace,
                              "--ignore-not-found", check=False)
         try:
-            return checks.judge_assume_role(control[0], attack[0], role_arn,
-                                            f"system:serviceaccount:{namespace}:{intruder}"
-                                            ).message
+            return checks.judge_assume_role(
+                control[0], attack[0], role_arn, f"system:serviceaccount:{namespace}:{intruder}",
+                refusals=POD_IDENTITY_REFUSALS if pod_identity else ("AccessDenied",)).message
         except (CheckFailure, IndexError) as failure:
             raise StepFailed(str(failure)) from None
 

@@ -60,3 +60,20 @@ def test_a_ctrl_c_the_terminal_delivered_is_not_forwarded_to_the_cli(monkeypatch
     assert not aws.delivered_by_terminal(signal.SIGTERM)
     monkeypatch.setattr(aws, "terminal_foreground_group", lambda: None)
     assert not aws.delivered_by_terminal(signal.SIGINT)
+
+
+def test_a_pod_identity_intruder_job_asks_the_node_agent_with_its_own_token():
+    """Under EKS Pod Identity the intruder's Job depends on no IRSA annotation: its pods carry
+    the agent's URI and a projected token of their own service account."""
+    from pgiam.e2e.engine.pod_identity import AUDIENCE, pod_identity_intruder
+    from pgiam.e2e.targets.aws import EKS_AGENT_URL
+
+    template = pod_identity_intruder(TEMPLATE, EKS_AGENT_URL, "us-east-1")
+    job = job_manifest("j1", "demo", template, ["python", "-c", "probe"],
+                       service_account="intruder", secret_env={})
+    pod = job["spec"]["template"]["spec"]
+    env = {item["name"]: item.get("value") for item in pod["containers"][0]["env"]}
+    assert env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] == "http://169.254.170.23/v1/credentials"
+    assert "AWS_ROLE_ARN" not in env and pod["serviceAccountName"] == "intruder"
+    [volume] = [v for v in pod["volumes"] if "projected" in v]
+    assert volume["projected"]["sources"][0]["serviceAccountToken"]["audience"] == AUDIENCE
