@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import psycopg2
 import pytest
 from botocore.credentials import ContainerProvider
 from botocore.exceptions import ClientError, CredentialRetrievalError
@@ -144,3 +145,35 @@ def test_agent_serves_nothing_after_the_association_is_deleted(localcloud, clust
                                                              associationId=association["associationId"])
     with pytest.raises(CredentialRetrievalError):
         agent_credentials(localcloud, cluster, tmp_path, token)
+
+
+def test_database_connect_decides_on_the_pods_session_tags(localcloud, cluster, shared_cluster, unique_name,
+                                                           tmp_path):
+    """rds-db:connect allowed only for aws:PrincipalTag/kubernetes-service-account orders-api:
+    the database logs in the pod of orders-api and refuses the pod of orders-worker, though both
+    hold the same role through their associations."""
+    from rds_fixtures import APP_USER
+
+    iam, eks = localcloud.client("iam"), localcloud.client("eks")
+    name = unique_name("db-pod")
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+                                                "Action": ["sts:AssumeRole", "sts:TagSession"]}]}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="connect", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "rds-db:connect", "Resource": shared_cluster.dbuser_arn(APP_USER),
+            "Condition": {"StringEquals": {"aws:PrincipalTag/kubernetes-service-account": "orders-api"}}}]}))
+    for service_account in ("orders-api", "orders-worker"):
+        eks.create_pod_identity_association(clusterName=cluster, namespace="orders", serviceAccount=service_account,
+                                            roleArn=role)
+
+    def login(service_account: str):
+        c = agent_credentials(localcloud, cluster, tmp_path, localcloud.mint_token(
+            "orders", service_account, audience=AUDIENCE, pod_name=f"{service_account}-1"))
+        token = shared_cluster.token({"AccessKeyId": c.access_key, "SecretAccessKey": c.secret_key,
+                                      "SessionToken": c.token}, APP_USER)
+        return shared_cluster.login(APP_USER, token)
+
+    assert login("orders-api") == (APP_USER, True)  # positive control
+    with pytest.raises(psycopg2.OperationalError, match="authentication failed"):
+        login("orders-worker")
