@@ -78,8 +78,16 @@ def pod_identity_credentials(attempt: dict) -> dict:
     from botocore.credentials import ContainerProvider
     from botocore.exceptions import BotoCoreError, ClientError, CredentialRetrievalError
 
+    from botocore.utils import ContainerMetadataFetcher
+
+    class OneAttempt(ContainerMetadataFetcher):
+        """An agent's answer is final for a probe: no retry (botocore sleeps 1 s between its
+        three attempts)."""
+
+        RETRY_ATTEMPTS = 1
+
     try:
-        credentials = ContainerProvider().load()
+        credentials = ContainerProvider(fetcher=OneAttempt()).load()
     except CredentialRetrievalError as error:
         message = str(error)
         code = next((word.strip('",:{}') for word in message.replace("'", '"').split()
