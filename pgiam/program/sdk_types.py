@@ -50,6 +50,26 @@ _GLOBAL_SERVICES = {"iam", "s3", "route53", "cloudfront", "organizations", "waf"
 _NO_ACCOUNT_SERVICES = {"s3"}
 
 
+# Identifiers whose real shape differs from the generic one: (pulumi-aws module, lowercased
+# property) -> template over the account, region, DNS suffix, a name-derived ``ident`` and a short
+# hex ``token`` (from AWS's documentation of each identifier).
+_KNOWN_SHAPES = {
+    ("ecr", "repositoryurl"): "{account}.dkr.ecr.{region}.{suffix}/{ident}",
+    ("ecr", "registryid"): "{account}",
+    ("sqs", "url"): "https://sqs.{region}.{suffix}/{account}/{ident}",
+    ("cloudfront", "domainname"): "d{token}.cloudfront.net",
+    ("cloudfront", "hostedzoneid"): "Z2FDTNDATAQYW2",
+    ("lb", "dnsname"): "{ident}-1234567890.{region}.elb.{suffix}",
+    ("alb", "dnsname"): "{ident}-1234567890.{region}.elb.{suffix}",
+    ("elb", "dnsname"): "{ident}-1234567890.{region}.elb.{suffix}",
+    ("apigatewayv2", "apiendpoint"): "https://{token}.execute-api.{region}.{suffix}",
+    ("apigatewayv2", "invokeurl"): "https://{token}.execute-api.{region}.{suffix}/",
+    ("apigateway", "invokeurl"): "https://{token}.execute-api.{region}.{suffix}/stage",
+    ("apigateway", "executionarn"): "arn:{partition}:execute-api:{region}:{account}:{token}",
+    ("apigatewayv2", "executionarn"): "arn:{partition}:execute-api:{region}:{account}:{token}",
+}
+
+
 def is_invented(value: Any) -> bool:
     """Whether ``value`` is (or is text built from) a string invented for an unknown lookup."""
     return isinstance(value, str) and INVENTED_MARK in value
@@ -137,11 +157,14 @@ def result_class(token: str) -> type | None:
     module_path = parts[1].split("/")[0]
     function = parts[2]
     base = package.name if module_path == "index" else f"{package.name}.{module_path}"
-    try:
-        module = importlib.import_module(f"{base}.{_snake(function)}")
-    except ImportError:
-        return None
-    return getattr(module, f"{function[:1].upper()}{function[1:]}Result", None)
+    # a module named like a Python keyword gets a trailing underscore (aws:lambda -> lambda_)
+    for candidate in (base, f"{base}_"):
+        try:
+            module = importlib.import_module(f"{candidate}.{_snake(function)}")
+        except ImportError:
+            continue
+        return getattr(module, f"{function[:1].upper()}{function[1:]}Result", None)
+    return None
 
 
 @functools.lru_cache(maxsize=None)
@@ -197,6 +220,11 @@ class _Values:
         lowered = key.lower()
         ident = f"{self.name}-{self.text(key, 7)}"
         region, suffix = self.context.region, self.context.dns_suffix
+        known = _KNOWN_SHAPES.get((self.service, lowered))
+        if known is not None:
+            return known.format(account=self.context.account_id, region=region, suffix=suffix,
+                                ident=ident, token=self.text(key, 10, "abcdefghijklmnopqrstuvwxyz0123456789"),
+                                partition=self.context.partition)
         if _DOCUMENT_NAMES.search(key):
             if not self.lookup:
                 return UNKNOWN_WIRE
@@ -310,6 +338,7 @@ def call_result(context: Any, token: str, args: Mapping[str, Any]) -> dict[str, 
     seed = hashlib.sha256(json.dumps(dict(args), sort_keys=True, default=str).encode())
     function = _snake(token.rsplit(":", 1)[-1]).removeprefix("get_").replace("_", "-")
     values = _Values(context, token, f"{function}-{seed.hexdigest()[:6]}", lookup=True)
+    values.kind = function  # an ARN names the thing looked up (parameter/...), not the function
     result = {key: values.of(key, hint) for key, hint in _output_properties(cls).items()}
     for key, value in args.items():
         if key in result and value is not None:
