@@ -395,6 +395,20 @@ def _parameter_group(request: ResourceRequest) -> tuple[str, Computed]:
     return name, {"name": name, "arn": request.context.arn("rds", f"pg:{name}")}
 
 
+def _master_user_secrets(request: ResourceRequest, kind: str) -> list[dict[str, str]]:
+    """The secret RDS makes for a master password it manages (``manageMasterUserPassword``):
+    ``rds!cluster-<uuid>-<6 alnum>`` (``rds!db-`` for an instance), active, under the given key
+    or aws/secretsmanager's; none otherwise."""
+    if not request.inputs.get("manageMasterUserPassword"):
+        return []
+    suffix = request.text(6, _UPPER_ALNUM + _LOWER_ALNUM[:26], "master-secret")
+    name = f"rds!{kind}-{request.uuid('master-secret')}-{suffix}"
+    key = (request.inputs.get("masterUserSecretKmsKeyId")
+           or request.context.arn("kms", f"key/{request.uuid('master-secret-key')}"))
+    return [{"secretArn": request.context.arn("secretsmanager", f"secret:{name}"),
+             "secretStatus": "active", "kmsKeyId": key}]
+
+
 @resource_synth("aws:rds/cluster:Cluster")
 def _rds_cluster(request: ResourceRequest) -> tuple[str, Computed]:
     identifier = request.autoname("clusterIdentifier", lower=True)
@@ -412,7 +426,7 @@ def _rds_cluster(request: ResourceRequest) -> tuple[str, Computed]:
         "engineVersionActual": engine_version,
         "availabilityZones": request.inputs.get("availabilityZones") or request.context.zones(3),
         "clusterMembers": [],
-        "masterUserSecrets": [],
+        "masterUserSecrets": _master_user_secrets(request, "cluster"),
         "iamDatabaseAuthenticationEnabled":
             request.inputs.get("iamDatabaseAuthenticationEnabled", False),
         "storageEncrypted": request.inputs.get("storageEncrypted", False),
@@ -448,6 +462,7 @@ def _rds_instance(request: ResourceRequest) -> tuple[str, Computed]:
         "identifier": identifier,
         "arn": request.context.arn("rds", f"db:{identifier}"),
         "resourceId": request.upper_id("db-", 26),
+        "masterUserSecrets": _master_user_secrets(request, "db"),
         "address": address,
         "endpoint": f"{address}:{port}",
         "port": port,

@@ -4,6 +4,8 @@ providers other than AWS, and the program-facing types every installed provider 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pgiam.program.sdk_types import UNKNOWN_WIRE, is_invented, result_class
@@ -66,3 +68,16 @@ def test_load_balancer_and_cdn_names_are_shaped_as_aws_gives_them():
 def test_a_resource_flag_or_number_is_never_invented():
     _, queue = synthesize_resource(CONTEXT, "aws:sqs/queue:Queue", "jobs", {})
     assert queue["fifoQueue"] == UNKNOWN_WIRE and queue["delaySeconds"] == UNKNOWN_WIRE
+
+
+@pytest.mark.parametrize(("type_", "kind"), [("aws:rds/cluster:Cluster", "cluster"),
+                                             ("aws:rds/instance:Instance", "db")])
+def test_a_master_password_rds_manages_has_its_rds_secret(type_, kind):
+    inputs = {"engine": "aurora-postgresql", "manageMasterUserPassword": True}
+    _, managed = synthesize_resource(CONTEXT, type_, "orders", inputs)
+    _, plain = synthesize_resource(CONTEXT, type_, "orders", {"engine": "aurora-postgresql"})
+    [secret] = managed["masterUserSecrets"]
+    assert re.fullmatch(rf"arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:rds!{kind}-"
+                        r"[0-9a-f-]{36}-[A-Za-z0-9]{6}", secret["secretArn"])
+    assert secret["secretStatus"] == "active" and secret["kmsKeyId"].startswith("arn:aws:kms:")
+    assert plain["masterUserSecrets"] == []
