@@ -249,6 +249,22 @@ def _recording_monitor_class() -> type:
                 self.registered_outputs[request.urn] = _struct_to_dict(request.outputs)
             return super().RegisterResourceOutputs(request)
 
+        def Call(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+            """A method of a resource (``cluster.get_kubeconfig()``, token
+            ``eks:index:Cluster/getKubeconfig``): answered as a data source is, from the
+            method's result class; pulumi's MockMonitor has no ``Call``."""
+            from pulumi.runtime import rpc
+            from pulumi.runtime.mocks import MockCallArgs, _ensure_event_loop, _sync_await
+            from pulumi.runtime.proto import provider_pb2
+
+            _ensure_event_loop()
+            args = {key: value for key, value in _struct_to_dict(request.args).items()
+                    if key != "__self__"}
+            result, _ = self.mocks.call(MockCallArgs(token=request.tok, args=args,
+                                                     provider=request.provider))
+            return provider_pb2.CallResponse(
+                **{"return": _sync_await(rpc.serialize_properties(result, {}))})
+
     return RecordingMonitor
 
 

@@ -156,6 +156,10 @@ def result_class(token: str) -> type | None:
         return None
     module_path = parts[1].split("/")[0]
     function = parts[2]
+    if "/" in function:  # a resource's method (eks:index:Cluster/getKubeconfig)
+        owner, method = function.split("/", 1)
+        cls = resource_class(f"{parts[0]}:{parts[1]}:{owner}")
+        return getattr(cls, f"{method[:1].upper()}{method[1:]}Result", None) if cls else None
     base = package.name if module_path == "index" else f"{package.name}.{module_path}"
     # a module named like a Python keyword gets a trailing underscore (aws:lambda -> lambda_)
     for candidate in (base, f"{base}_"):

@@ -81,3 +81,10 @@ def test_a_master_password_rds_manages_has_its_rds_secret(type_, kind):
                         r"[0-9a-f-]{36}-[A-Za-z0-9]{6}", secret["secretArn"])
     assert secret["secretStatus"] == "active" and secret["kmsKeyId"].startswith("arn:aws:kms:")
     assert plain["masterUserSecrets"] == []
+
+
+def test_a_resource_method_token_maps_to_the_method_result_class():
+    assert result_class("eks:index:Cluster/getKubeconfig").__name__ == "GetKubeconfigResult"
+    assert result_class("eks:index:Nothing/getKubeconfig") is None
+    result = synthesize_call(CONTEXT, "eks:index:Cluster/getKubeconfig", {"profileName": "apps"})
+    assert isinstance(result["result"], str) and result["result"]
