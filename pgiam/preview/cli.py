@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from pgiam.preview.run import PreviewOptions, preview
+from pgiam.preview.run import PreviewOptions, ProgramTimeout, preview
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="policy pack configuration JSON, as pulumi's --policy-pack-config")
     parser.add_argument("--organization", default="organization",
                         help="organization name given to the pack (default: organization)")
+    parser.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                        help="give up on a program still running under the mocks after this "
+                             "long, exit 2 (default: 120)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
 
@@ -49,10 +52,18 @@ def _is_command_line_process() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = preview(PreviewOptions(
-        program=args.program, policy_pack=args.policy_pack, stack=args.stack,
-        config=list(args.config), mode=args.mode, policy_config=args.policy_config,
-        organization=args.organization))
+    try:
+        report = preview(PreviewOptions(
+            program=args.program, policy_pack=args.policy_pack, stack=args.stack,
+            config=list(args.config), mode=args.mode, policy_config=args.policy_config,
+            organization=args.organization, timeout=args.timeout))
+    except ProgramTimeout as error:
+        if not _is_command_line_process():
+            raise
+        # the program's stuck threads would keep the interpreter from exiting: leave now
+        sys.stderr.write(f"pgiam preview: error: {error}\n")
+        sys.stderr.flush()
+        os._exit(2)
     sys.stdout.write((report.to_json() if args.json else report.to_text()) + "\n")
     code = report.exit_code
     if _is_command_line_process():

@@ -13,8 +13,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import signal
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,37 @@ class PreviewOptions:
     mode: str = "preview"
     policy_config: str | Path | None = None
     organization: str = "organization"
+    # seconds the program may run under the mocks before the preview gives up on it
+    timeout: float = 120.0
+
+
+class ProgramTimeout(PgiamError):
+    """The program did not finish under the mock runtime in time (it waits for an answer the
+    offline preview never gives: a gap of pgiam's, named by the last resource registered)."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float, describe: Callable[[], str]) -> Iterator[None]:
+    """Raise :class:`ProgramTimeout` in this (main) thread after ``seconds``: a program stuck on
+    an await that nothing answers must end the run with a clear error, never hang it. Outside
+    the main thread (a caller's worker) no alarm can be set, and none is."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise ProgramTimeout(f"the program did not finish within {seconds:g} s under the mock "
+                             f"runtime ({describe()}); it waits for something the offline "
+                             "preview never answers: a gap of pgiam's (raise --timeout if the "
+                             "program is only slow)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class _AnalyzeWorker(threading.Thread):
@@ -120,9 +154,20 @@ def _analyse(project: Any, config: Any, running: Any, policy_config: dict[str, A
                                                                 config.values))
     worker.start()
     mocks = OfflineMocks(cloud_context(config.values), computed=not dry_run, resource_references=True)
+    registered: list[str] = []
+
+    def on_register(resource: Any) -> None:
+        registered.append(f"{resource.type} {resource.name!r}")
+        worker.inbox.put(resource)
+
+    def last_registered() -> str:
+        return f"last resource registered: {registered[-1]}" if registered else \
+            "no resource registered"
+
     try:
-        run = run_program(project, config, mocks, preview=dry_run,
-                          organization=options.organization, on_register=worker.inbox.put)
+        with _deadline(options.timeout, last_registered):
+            run = run_program(project, config, mocks, preview=dry_run,
+                              organization=options.organization, on_register=on_register)
     except ProgramError as error:
         worker.inbox.put(_DONE)
         raise PgiamError(f"the program {project.directory} failed: {error}") from None
