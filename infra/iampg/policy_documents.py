@@ -183,8 +183,8 @@ def validate_resource_id(resource_id: str, argument: str = "resource_id") -> str
     return resource_id
 
 
-def parse_oidc_provider_arn(arn: str, argument: str = "oidc_provider_arn") -> OidcProvider:
-    """``arn:<partition>:iam::<account>:oidc-provider/<issuer host/path>``, validated."""
+def _split_arn(arn: str, argument: str) -> tuple[str, str, str, str, str]:
+    """An ARN's partition (a known one), service, region, account and resource."""
     _require_text(argument, arn)
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn":
@@ -192,6 +192,12 @@ def parse_oidc_provider_arn(arn: str, argument: str = "oidc_provider_arn") -> Oi
     _, partition, service, region, account, resource = parts
     if partition not in PARTITION_REGIONS:
         raise PolicyInputError(argument, f"has an unknown partition {partition!r}", arn)
+    return partition, service, region, account, resource
+
+
+def parse_oidc_provider_arn(arn: str, argument: str = "oidc_provider_arn") -> OidcProvider:
+    """``arn:<partition>:iam::<account>:oidc-provider/<issuer host/path>``, validated."""
+    partition, service, region, account, resource = _split_arn(arn, argument)
     if service != "iam" or region or not resource.startswith("oidc-provider/"):
         raise PolicyInputError(
             argument, "is not an IAM OIDC provider ARN "
@@ -315,13 +321,7 @@ def validate_cluster_name(name: str, argument: str = "cluster_name") -> str:
 
 def parse_eks_cluster_arn(arn: str, argument: str = "cluster_arn") -> EksClusterRef:
     """``arn:<partition>:eks:<region>:<account>:cluster/<name>``, validated."""
-    _require_text(argument, arn)
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
-        raise PolicyInputError(argument, "is not an ARN", arn)
-    _, partition, service, region, account, resource = parts
-    if partition not in PARTITION_REGIONS:
-        raise PolicyInputError(argument, f"has an unknown partition {partition!r}", arn)
+    partition, service, region, account, resource = _split_arn(arn, argument)
     if service != "eks" or not resource.startswith("cluster/"):
         raise PolicyInputError(argument, "is not an EKS cluster ARN "
                                          "('arn:<partition>:eks:<region>:<account>:cluster/<name>')",

@@ -535,6 +535,24 @@ def pod_service_account(resource: Resource) -> tuple[tuple[str, ...], Any] | Non
     return None
 
 
+def workload_accounts(resources: Sequence[Resource]
+                      ) -> Iterator[tuple[Resource, tuple[str, ...], Any, Any] | Deferred]:
+    """(workload, path of its service account, namespace, service account name) of every
+    workload among ``resources``; a
+    :class:`Deferred` for one whose service account or namespace is not known yet."""
+    for workload in resources:
+        found = pod_service_account(workload)
+        if found is None:
+            continue
+        path, account_name = found
+        namespace = namespace_of(workload)
+        if is_unknown(account_name) or is_unknown(namespace):
+            yield Deferred(workload.urn, f"{describe_path(path)} or the namespace is not known "
+                                         "yet")
+            continue
+        yield workload, path, namespace, account_name
+
+
 _AWS_OR_DATABASE = re.compile(r"^(AWS_(REGION|DEFAULT_REGION|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)|"
                               r"PG[A-Z]+|DB_[A-Z_]+|DATABASE_URL|POSTGRES[A-Z_]*)$")
 _DATABASE = re.compile(r"^(PG[A-Z]+|DB_[A-Z_]+|DATABASE_[A-Z_]+|POSTGRES[A-Z_]*)$")

@@ -35,8 +35,8 @@ from .kubernetes import (
     IRSA_ANNOTATION,
     name_of,
     namespace_of,
-    pod_service_account,
     uses_aws_or_database,
+    workload_accounts,
 )
 from .links import refers_to
 from .model import Deferred, Finding, Resource, RuleContext, Violation, message
@@ -302,15 +302,13 @@ def check_workload_association(resources: Sequence[Resource],
         if isinstance(annotations, dict) and IRSA_ANNOTATION in annotations:
             annotated.add((str(namespace_of(account)), str(name_of(account))))
     described = ", ".join(sorted(f"{ns}/{sa}" for ns, sa in bound)) or "(not known yet)"
-    for workload in resources:
-        found = pod_service_account(workload)
-        if found is None or not uses_aws_or_database(workload, resources):
+    for entry in workload_accounts(resources):
+        if isinstance(entry, Deferred):
+            if uses_aws_or_database(next(r for r in resources if r.urn == entry.urn), resources):
+                yield entry
             continue
-        path, account_name = found
-        namespace = namespace_of(workload)
-        if is_unknown(account_name) or is_unknown(namespace):
-            yield Deferred(workload.urn, f"{describe_path(path)} or the namespace is not known "
-                                         "yet")
+        workload, path, namespace, account_name = entry
+        if not uses_aws_or_database(workload, resources):
             continue
         key = (str(namespace), str(account_name))
         if key in bound or key in annotated:

@@ -34,8 +34,9 @@ from .kubernetes import (
     string_leaves,
     uses_aws_or_database,
     uses_database,
+    workload_accounts,
 )
-from .links import refers_to, refers_to_member
+from .links import refers_to_member
 from .managed_policies import is_aws_managed
 from .model import Deferred, Finding, Resource, RuleContext, Violation, message
 from .postgresql import rds_iam_holders
@@ -174,16 +175,11 @@ def check_workload_service_account(resources: Sequence[Resource],
             match = SERVICE_ACCOUNT_SUBJECT.match(pattern) if operator == "StringEquals" else None
             if match:
                 trusted.setdefault(match.group("namespace"), set()).add(match.group("name"))
-    for workload in resources:
-        found = pod_service_account(workload)
-        if found is None:
+    for entry in workload_accounts(resources):
+        if isinstance(entry, Deferred):
+            yield entry
             continue
-        path, account_name = found
-        namespace = namespace_of(workload)
-        if is_unknown(account_name) or is_unknown(namespace):
-            yield Deferred(workload.urn, f"{describe_path(path)} or the namespace is not known "
-                                         "yet")
-            continue
+        workload, path, namespace, account_name = entry
         if (namespace, account_name) in annotated or (namespace, account_name) in associations:
             continue    # an IRSA annotation, or an EKS Pod Identity association
         candidates = sorted(trusted.get(str(namespace), set()))
