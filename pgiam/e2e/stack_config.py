@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pgiam.errors import PgiamError
-from pgiam.program.config_reads import ConfigRead, required_keys
+from pgiam.program.config_reads import ConfigRead, required_keys, required_secrets
 
 # Project keys without namespace; provider keys with theirs.
 RUN_KEYS: dict[str, tuple[str, ...]] = {
@@ -36,8 +36,8 @@ def throwaway_secrets(project: Any, given: Iterable[str]) -> dict[str, str]:
     """A fresh random value for every secret the program requires and nobody gave: an ephemeral
     stack's passwords are the run's own, used once and dropped with the stack."""
     known = _given(project, given)
-    return {key: secrets.token_urlsafe(24) for key, read in required_keys(project).items()
-            if read.secret and key not in known}
+    return {key: secrets.token_urlsafe(24) for key in required_secrets(project)
+            if key not in known}
 
 
 def missing_plain_config(project: Any, given: Iterable[str]) -> list[ConfigRead]:

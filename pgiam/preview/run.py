@@ -105,7 +105,7 @@ class _AnalyzeWorker(threading.Thread):
 def preview(options: PreviewOptions) -> PreviewReport:
     """Run the whole preview and return its report; :class:`PgiamError` when the program or the
     pack cannot run."""
-    from pgiam.program.config_reads import required_keys
+    from pgiam.program.config_reads import required_secrets
     from pgiam.program.loader import load_project, load_stack_config, parse_config_overrides
     from pgiam.preview.pack_host import EngineLogServer, load_pack, pack_environment, start_pack
     from pgiam.preview.policy_config import read_policy_config
@@ -116,9 +116,8 @@ def preview(options: PreviewOptions) -> PreviewReport:
     pack = load_pack(options.policy_pack)
     # A preview reads no secret value: a required secret nobody set (``secret: true`` in
     # Pulumi.yaml, ``require_secret`` in the code) gets a placeholder, named in the report.
-    required_secrets = [key for key, read in required_keys(project).items() if read.secret]
     config = load_stack_config(project, options.stack, parse_config_overrides(options.config),
-                               unset_secrets=required_secrets)
+                               unset_secrets=required_secrets(project))
     policy_config = read_policy_config(options.policy_config)
     dry_run = options.mode == "preview"
 

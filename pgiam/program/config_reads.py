@@ -16,11 +16,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from pgiam.program.loader import PulumiProject
+from pgiam.program.preflight import python_files
 
-_SKIPPED_DIRS = {"__pycache__", ".venv", "venv", "node_modules", ".git", ".tox", "build", "dist"}
 _REQUIRE = "require"
 _SECRET = "secret"
 
@@ -31,12 +30,6 @@ class ConfigRead:
     required: bool
     secret: bool
     where: str        # ``file:line`` or ``Pulumi.yaml``
-
-
-def _python_files(directory: Path) -> Iterator[Path]:
-    for path in sorted(directory.rglob("*.py")):
-        if not _SKIPPED_DIRS.intersection(path.relative_to(directory).parts[:-1]):
-            yield path
 
 
 def _config_namespace(call: ast.AST, project: str) -> str | None:
@@ -97,7 +90,7 @@ def config_reads(project: PulumiProject) -> list[ConfigRead]:
     reads = [ConfigRead(key, not declaration.has_default, declaration.secret, "Pulumi.yaml")
              for key, declaration in project.declarations.items()]
     program_dir = project.main if project.main.is_dir() else project.main.parent
-    for path in _python_files(program_dir):
+    for path in python_files(program_dir):
         try:
             tree = ast.parse(path.read_bytes(), filename=str(path))
         except (SyntaxError, ValueError, OSError):
@@ -115,3 +108,8 @@ def required_keys(project: PulumiProject) -> dict[str, ConfigRead]:
         if read.required and read.key not in required:
             required[read.key] = ConfigRead(read.key, True, read.key in secret, read.where)
     return required
+
+
+def required_secrets(project: PulumiProject) -> list[str]:
+    """The full keys of the secrets the program requires (declared or read as secret)."""
+    return [key for key, read in required_keys(project).items() if read.secret]

@@ -26,7 +26,8 @@ class ProgramLoadError(PgiamError):
     """The program cannot load: the message names the file, the line and what is wrong."""
 
 
-def _python_files(directory: Path) -> Iterator[Path]:
+def python_files(directory: Path) -> Iterator[Path]:
+    """The project's ``.py`` files, leaving out virtualenvs, caches and build output."""
     for path in sorted(directory.rglob("*.py")):
         if not _SKIPPED_DIRS.intersection(path.relative_to(directory).parts[:-1]):
             yield path
@@ -69,7 +70,7 @@ def check_program_loads(project: PulumiProject) -> None:
     program_dir = project.main if project.main.is_dir() else project.main.parent
     entry = project.main / "__main__.py" if project.main.is_dir() else project.main
     trees = {path: _compile(path, path.relative_to(project.directory))
-             for path in _python_files(program_dir)}
+             for path in python_files(program_dir)}
     entry_tree = trees.get(entry) or _compile(entry, entry.relative_to(project.directory))
     search_dirs = [program_dir, project.directory]
     for module, line in _unconditional_imports(entry_tree):

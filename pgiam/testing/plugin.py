@@ -33,6 +33,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
 
 
+def new_state_parent() -> Path:
+    """A fresh directory for local cloud state directories: under /tmp with mode 0711 (not
+    pytest's 0700 ``tmp_path``), as the ``postgres`` user that runs the local RDS servers must
+    traverse it, and Unix socket paths stay short. One per xdist worker by its name."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    base = Path(tempfile.mkdtemp(prefix=f"pgiam-lc-{worker}-", dir="/tmp"))
+    os.chmod(base, 0o711)
+    return base
+
+
 @pytest.fixture(scope="session")
 def pgiam_program() -> Callable[..., Any]:
     from pgiam.testing.program import run_pulumi_program
@@ -53,11 +63,7 @@ def pgiam_program() -> Callable[..., Any]:
 def pgiam_localcloud() -> Iterator[Any]:
     from pgiam.localcloud.client import LocalCloud
 
-    # Under /tmp with mode 0711 (not pytest's 0700 tmp_path): the ``postgres`` user that runs
-    # the local RDS servers must traverse it, and Unix socket paths stay short.
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    base = Path(tempfile.mkdtemp(prefix=f"pgiam-lc-{worker}-", dir="/tmp"))
-    os.chmod(base, 0o711)
+    base = new_state_parent()
     cloud = LocalCloud.up(base / "shared")
     try:
         yield cloud

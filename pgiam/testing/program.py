@@ -25,7 +25,7 @@ from pgiam.iam import (
     evaluate_trust_policy,
     parse_policy,
 )
-from pgiam.program.config_reads import required_keys
+from pgiam.program.config_reads import required_secrets
 from pgiam.program.loader import load_project, load_stack_config
 from pgiam.program.mocks import unwrap_secrets
 from pgiam.program.runner import ProgramRun, RegisteredResource
@@ -36,7 +36,6 @@ POLICY = "aws:iam/policy:Policy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 STS_AUDIENCE = "sts.amazonaws.com"
-PLACEHOLDER_SECRET = "pgiam-unit-placeholder-secret"
 
 
 class NotInStack(PgiamError, LookupError):
@@ -177,10 +176,8 @@ def run_pulumi_program(directory: str | Path, config: Mapping[str, str] | None =
     from pgiam.program.runner import run_program
 
     project = load_project(directory)
-    given = {project.full_key(key): value for key, value in (config or {}).items()}
-    placeholders = {key: PLACEHOLDER_SECRET for key, read in required_keys(project).items()
-                    if read.secret and key not in given}
-    stack_config = load_stack_config(project, stack, {**placeholders, **given})
+    stack_config = load_stack_config(project, stack, dict(config or {}),
+                                     unset_secrets=required_secrets(project))
     mocks = OfflineMocks(cloud_context(stack_config.values), computed=not preview,
                          resource_references=True)
     return StackUnderTest(run_program(project, stack_config, mocks, preview=preview))

@@ -17,9 +17,7 @@ short.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,15 +26,14 @@ from typing import Any
 import pytest
 
 from pgiam.localcloud.client import LocalCloud
+from pgiam.testing.plugin import new_state_parent
 
 # --- local cloud (issue #4) ------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def localcloud_base_dir() -> Iterator[Path]:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    base = Path(tempfile.mkdtemp(prefix=f"pgiam-lc-{worker}-", dir="/tmp"))
-    os.chmod(base, 0o711)
+    base = new_state_parent()
     yield base
     shutil.rmtree(base, ignore_errors=True)
 
