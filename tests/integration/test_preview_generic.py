@@ -11,12 +11,20 @@ from preview_runner import PROGRAMS, preview
 pytestmark = pytest.mark.integration
 
 
+# program -> the fewest resources its report must count. generic_aws_lookups: data sources and
+# resources without synthesizers; generic_reads: Resource.get from a Helm status, indexed map
+# and list outputs; generic_methods: a resource method (pulumi_eks Cluster.get_kubeconfig),
+# answered from its result class instead of ending on the mock monitor's missing ``Call``.
+CLEAN_PROGRAMS = {"generic_aws_lookups": 14, "generic_reads": 5, "generic_methods": 4}
+
+
 @pytest.mark.parametrize("mode", ["preview", "up"])
-def test_lookups_without_synthesizers_run_clean(mode):
-    result = preview(PROGRAMS / "generic_aws_lookups", "--mode", mode)
+@pytest.mark.parametrize("program", sorted(CLEAN_PROGRAMS))
+def test_programs_without_synthesizers_run_clean(program, mode):
+    result = preview(PROGRAMS / program, "--mode", mode)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.report["violations"] == []
-    assert result.report["resources"] >= 14
+    assert result.report["resources"] >= CLEAN_PROGRAMS[program]
 
 
 def test_a_required_secret_nobody_set_is_previewed_with_a_named_placeholder():
@@ -37,11 +45,3 @@ def test_a_document_a_data_source_returns_is_deferred_not_judged(mode):
     for policy in ("copied-base", "extended-base"):
         urn = f"urn:pulumi:dev::generic-eks-lookups::aws:iam/policy:Policy::{policy}"
         assert ("iam-policy-document-valid", urn) in result.deferred()
-
-
-@pytest.mark.parametrize("mode", ["preview", "up"])
-def test_reads_helm_status_and_indexed_outputs_let_the_program_finish(mode):
-    result = preview(PROGRAMS / "generic_reads", "--mode", mode)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.report["violations"] == []
-    assert result.report["resources"] >= 5
