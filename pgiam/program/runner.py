@@ -168,6 +168,39 @@ def _duration_seconds(text: str) -> float:
     return total
 
 
+def _holds_reference(value: Any) -> bool:
+    if isinstance(value, dict):
+        return value.get(SIG_KEY) == RESOURCE_REF_SIG or any(
+            _holds_reference(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_reference(item) for item in value)
+    return False
+
+
+def _without_references(request: Any, field_name: str, plain: dict[str, Any]) -> Any:
+    """``request`` with the resource references in its ``field_name`` Struct downgraded to the
+    referenced resource's id (else URN), as the engine marshals properties for a plugin that
+    does not keep resources; ``request`` itself when it holds none.
+
+    Pulumi's ``MockMonitor`` deserializes what it is sent on the SDK's worker thread: each
+    reference becomes a rehydrated resource whose ``getResource`` RPC is scheduled on that
+    thread's own event loop, which nobody pumps once the call returns. The program's run then
+    waits for that RPC forever (pulumi-eks's ``NodeGroupV2(cluster=cluster)`` at preview did).
+    The mocks never need the resource object: they judge and synthesize from plain values."""
+    from google.protobuf import json_format
+
+    from pgiam.program.mocks import without_resource_references
+
+    if not _holds_reference(plain):
+        return request
+    copy = type(request)()
+    copy.CopyFrom(request)
+    struct = getattr(copy, field_name)
+    struct.Clear()
+    json_format.ParseDict(without_resource_references(plain), struct)
+    return copy
+
+
 def _recording_monitor_class() -> type:
     """A ``MockMonitor`` that records each registration's engine-level facts (built lazily so
     importing this module does not import the Pulumi SDK)."""
@@ -217,7 +250,8 @@ def _recording_monitor_class() -> type:
                 self.on_register(record)
 
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-            response = super().RegisterResource(request)
+            inputs = _struct_to_dict(request.object)
+            response = super().RegisterResource(_without_references(request, "object", inputs))
             self._register_children()
             record = RegisteredResource(
                 urn=response.urn, type=request.type, name=request.name,
@@ -225,7 +259,7 @@ def _recording_monitor_class() -> type:
                 provider=request.provider, dependencies=tuple(request.dependencies),
                 property_dependencies={key: tuple(deps.urns) for key, deps in
                                        request.propertyDependencies.items()},
-                inputs=_struct_to_dict(request.object),
+                inputs=inputs,
                 outputs=(without_resource_references(_struct_to_dict(response.object))
                          if request.type != STACK_TYPE else {}),
                 options=_options(request), version=request.version,
@@ -234,15 +268,19 @@ def _recording_monitor_class() -> type:
             return response
 
         def ReadResource(self, request: Any) -> Any:  # noqa: N802
-            response = super().ReadResource(request)
+            inputs = _struct_to_dict(request.properties)
+            response = super().ReadResource(_without_references(request, "properties", inputs))
             self._keep(RegisteredResource(
                 urn=response.urn, type=request.type, name=request.name, custom=True,
                 id=request.id, parent=request.parent, provider=request.provider,
                 dependencies=tuple(request.dependencies),
-                inputs=_struct_to_dict(request.properties),
+                inputs=inputs,
                 outputs=_struct_to_dict(response.properties), version=request.version,
                 read=True))
             return response
+
+        def Invoke(self, request: Any) -> Any:  # noqa: N802
+            return super().Invoke(_without_references(request, "args", _struct_to_dict(request.args)))
 
         def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
             with self._lock:
