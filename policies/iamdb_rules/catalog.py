@@ -8,6 +8,7 @@ from . import (
     document_validity,
     irsa_trust,
     kubernetes,
+    managed_connect,
     multivalued_keys,
     opaque_policies,
     oidc_provider,
@@ -96,6 +97,12 @@ RULES: tuple[Rule, ...] = (
          "managed policy ARN the stack does not define (another stack's or account's), or an "
          "AWS managed policy with no known document, attached alone or in a list.",
          "stack", ADVISORY, opaque_policies.check_opaque_policies, NON_KUBERNETES_ISSUERS),
+    Rule("rds-db-connect-managed-policy",
+         "In a stack with an IAM-auth database, no IAM user, group or non-pod role gets an AWS "
+         "managed policy whose Allow covers rds-db:connect on every database user "
+         "(AdministratorAccess, PowerUserAccess), however attached; each list element judged on "
+         "its own.",
+         "stack", ADVISORY, managed_connect.check_managed_policy_connect, NON_KUBERNETES_ISSUERS),
     Rule("irsa-role-reads-secrets",
          "A pod role (IRSA or EKS Pod Identity) cannot read secrets broadly: no "
          "secretsmanager:GetSecretValue, ssm:GetParameter* or kms:Decrypt on \"*\", on every "
