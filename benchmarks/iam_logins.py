@@ -4,6 +4,10 @@ the same server, both over TLS with ``sslmode=verify-full``, from the same numbe
 client processes. A third run reuses one token for every login (still valid for 15 minutes): the
 server-side cost of an IAM login (TLS, ldap, token check) without the client's minting. The target: the IAM rate at least 0.9 of the password rate.
 
+Beside each rate, the CPU each login cost the servers (read from /proc: the local cloud's daemon,
+whose checker runs the token check, and the PostgreSQL server with every backend it forked):
+unlike a rate on a shared two-core machine, that figure hardly moves with what else runs.
+
 Also printed: the token check alone (in process, no I/O) and how long creating and deleting
 clusters takes (the first create includes building the server template: ``initdb``).
 
@@ -70,14 +74,33 @@ def client_loop(mode: str, target: dict[str, Any], start_at: float, seconds: flo
     return logins, failures
 
 
-def measure(mode: str, target: dict[str, Any], clients: int, seconds: float) -> tuple[float, int]:
-    """Logins per second over all clients, and the number of failed logins."""
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of ``pid`` and of its children it has reaped (a postmaster reaps every
+    backend), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(cloud: Any) -> dict[str, int]:
+    """The daemon's pid and the bench cluster's postmaster's (from the cloud's process records)."""
+    records = [json.loads(path.read_text()) for path in (cloud.state_dir / "processes").glob("*.json")]
+    postmaster = next(record["pid"] for record in records if record["name"].endswith("bench"))
+    return {"daemon": cloud.pid, "postgres": postmaster}
+
+
+def measure(mode: str, target: dict[str, Any], clients: int, seconds: float,
+            pids: dict[str, int]) -> tuple[float, int, dict[str, float]]:
+    """Logins per second over all clients, the number of failed logins, and the milliseconds of
+    CPU per login of each server process in ``pids``."""
     with multiprocessing.get_context("spawn").Pool(clients) as pool:
         start_at = time.time() + 3.0  # every client has imported and built its minter by then
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         results = pool.starmap(client_loop, [(mode, target, start_at, seconds)] * clients)
+        after = {name: cpu_seconds(pid) for name, pid in pids.items()}
     logins = sum(r[0] for r in results)
     failures = sum(r[1] for r in results)
-    return logins / seconds, failures
+    cpu = {name: (after[name] - before[name]) * 1000 / max(logins, 1) for name in pids}
+    return logins / seconds, failures, cpu
 
 
 def token_check_microseconds(calls: int = 2000) -> float:
@@ -198,14 +221,19 @@ def main() -> int:
             note = " (includes building the template)" if what == "create life-1" else ""
             print(f"{what}: {seconds:.2f} s{note}")
         target = prepare(cloud)
-        rates: dict[str, list[float]] = {"iam": [], "iam-reused": [], "password": []}
-        failed = {"iam": 0, "iam-reused": 0, "password": 0}
+        pids = server_pids(cloud)
+        modes = ("iam", "iam-reused", "password")
+        rates: dict[str, list[float]] = {mode: [] for mode in modes}
+        server_cpu: dict[str, list[float]] = {mode: [] for mode in modes}
+        failed = {mode: 0 for mode in modes}
         for _ in range(args.rounds):
-            for mode in ("iam", "iam-reused", "password"):
-                rate, failures = measure(mode, target, args.clients, args.seconds)
+            for mode in modes:
+                rate, failures, cpu = measure(mode, target, args.clients, args.seconds, pids)
                 rates[mode].append(rate)
+                server_cpu[mode].append(sum(cpu.values()))
                 failed[mode] += failures
-                print(f"  {mode:10s} {rate:7.1f} logins/s ({failures} failed)", flush=True)
+                print(f"  {mode:10s} {rate:7.1f} logins/s ({failures} failed); server CPU per login: "
+                      + ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu.items()), flush=True)
         iam_rate, password_rate = statistics.median(rates["iam"]), statistics.median(rates["password"])
         reused_rate = statistics.median(rates["iam-reused"])
         pairs = [i / p for i, p in zip(rates["iam"], rates["password"], strict=True)]
@@ -215,6 +243,10 @@ def main() -> int:
         print(f"SCRAM password logins (TLS):                 {password_rate:7.1f} /s")
         print(f"ratio IAM / password:                        {iam_rate / password_rate:7.2f} (target >= 0.9)")
         print(f"ratio of each back-to-back pair:             {', '.join(f'{r:.2f}' for r in pairs)}")
+        iam_cpu, reused_cpu, password_cpu = (statistics.median(server_cpu[mode]) for mode in modes)
+        print(f"server CPU per login (daemon + PostgreSQL), medians: IAM {iam_cpu:.2f} ms, "
+              f"reused token {reused_cpu:.2f} ms, SCRAM {password_cpu:.2f} ms; "
+              f"SCRAM / IAM {password_cpu / iam_cpu:.2f}")
         return 0 if not any(failed.values()) else 1
     finally:
         cloud.down()

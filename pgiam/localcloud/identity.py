@@ -27,6 +27,7 @@ decision for it is a ``LookupError``, as AWS refuses such sessions.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,7 @@ from urllib.parse import unquote
 from pgiam.iam import (
     Decision,
     NamedPolicy,
+    Policy,
     Request,
     evaluate_identity_policies,
     explain_no_allow,
@@ -197,6 +199,20 @@ def _tags(tags: Any) -> tuple[tuple[str, str], ...]:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _parsed_identity_policy(document: Any) -> Policy:
+    """A stored identity policy document, parsed once when it is JSON text (as moto keeps it):
+    every IAM login's token check and every signed call re-reads its principal's policies, and
+    parsing was a tenth of the checker's time per login. The parsed policy is immutable."""
+    if isinstance(document, str):
+        return _parse_identity_text(document)
+    return parse_policy(document, kind="identity")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_identity_text(document: str) -> Policy:
+    return parse_policy(document, kind="identity")
 
 
 def _default_document(policy: Any) -> str:
@@ -362,9 +378,9 @@ class IdentityDirectory:
 
     @staticmethod
     def _policies_of(holder: Any, prefix: str = "") -> list[NamedPolicy]:
-        found = [NamedPolicy(f"{prefix}inline:{name}", parse_policy(document, kind="identity"))
+        found = [NamedPolicy(f"{prefix}inline:{name}", _parsed_identity_policy(document))
                  for name, document in sorted(dict(holder.policies).items())]
-        found += [NamedPolicy(arn, parse_policy(_default_document(policy), kind="identity"))
+        found += [NamedPolicy(arn, _parsed_identity_policy(_default_document(policy)))
                   for arn, policy in sorted(dict(holder.managed_policies).items())]
         return found
 

@@ -69,10 +69,13 @@ def private_cluster(localcloud_factory) -> RdsDatabase:
     return database
 
 
-def decoy_certificate_context() -> ssl.SSLContext:
-    """A TLS server context for 127.0.0.1 with a certificate of a CA that is not the cloud's."""
+def decoy_certificate_context(ca_directory: Path | None = None) -> ssl.SSLContext:
+    """A TLS server context for 127.0.0.1 with a certificate of a CA that is not the cloud's, or
+    (``ca_directory``) one the cloud's own CA signed: the servers trust neither, only the
+    checker's pinned certificate."""
     with tempfile.TemporaryDirectory(prefix="pgiam-decoy-") as directory:
-        authority = load_or_create(Path(directory) / "ca.pem", Path(directory) / "ca-key.pem")
+        authority_dir = ca_directory or Path(directory)
+        authority = load_or_create(authority_dir / "ca.pem", authority_dir / "ca-key.pem")
         certificate, key = authority.issue_server_certificate([], ["127.0.0.1"])
         (Path(directory) / "cert.pem").write_bytes(certificate)
         (Path(directory) / "key.pem").write_bytes(key)
@@ -129,13 +132,16 @@ def crashed_without_watchdog(private_cluster: RdsDatabase) -> Iterator[RdsDataba
             os.kill(watchdog, signal.SIGKILL)
 
 
-@pytest.mark.parametrize("decoy_tls", [False, True], ids=["plain-ldap-decoy", "tls-decoy-of-another-ca"])
+@pytest.mark.parametrize("decoy_tls", [None, "another-ca", "local-ca"],
+                         ids=["plain-ldap-decoy", "tls-decoy-of-another-ca", "tls-decoy-signed-by-the-local-ca"])
 def test_a_decoy_on_the_freed_checker_port_admits_no_login(crashed_without_watchdog, decoy_tls):
     database = crashed_without_watchdog
     port = ldap_port(database)
-    decoy = start_decoy(port, decoy_certificate_context() if decoy_tls else None)
+    context = (None if decoy_tls is None else
+               decoy_certificate_context(database.cloud.state_dir if decoy_tls == "local-ca" else None))
+    decoy = start_decoy(port, context)
     try:
-        assert direct_bind_succeeds(port, tls=decoy_tls)  # control: the decoy says "success"
+        assert direct_bind_succeeds(port, tls=decoy_tls is not None)  # control: the decoy says "success"
         # control: the server is alive and serves password logins
         assert database.login(MASTER_USER, database.master_password)[0] == MASTER_USER
         message = database.refused(APP_USER, "any-password-at-all")

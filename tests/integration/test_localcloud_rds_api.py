@@ -126,7 +126,8 @@ def test_ldap_responder_refuses_a_direct_bind_without_a_valid_token(shared_clust
 
     from ldap3 import Tls
 
-    tls = Tls(ca_certs_file=str(shared_cluster.cloud.ca_bundle), validate=ssl.CERT_REQUIRED)
+    pinned = shared_cluster.cloud.info["extensions"]["rds"]["ldap_certificate"]
+    tls = Tls(ca_certs_file=pinned, validate=ssl.CERT_REQUIRED)
     server = Server("127.0.0.1", port=_ldap_port(shared_cluster.cloud), connect_timeout=5, use_ssl=True,
                     tls=tls)
     dn = f"cn={APP_USER},ou={shared_cluster.resource_id},dc=pgiam-rds"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -129,7 +130,8 @@ def test_server_certificates_verify_for_the_databases_names_and_not_for_others(k
     authority = CertificateAuthority.create()
     request = ServerRequest(name=f"{kind}-db1", resource_id="cluster-X", master_username="pgadmin",
                             master_password=None, database_name=None, kind=kind, identifier="db1")
-    cert_pem, _ = authority.issue_server_certificate(ServerPool(None, 0, names).certificate_names(request))
+    cert_pem, _ = authority.issue_server_certificate(
+        ServerPool(None, 0, names, Path("checker.pem")).certificate_names(request))
     certificate = x509.load_pem_x509_certificate(cert_pem)
 
     def verifies(name: str) -> bool:

@@ -13,7 +13,6 @@ import concurrent.futures
 import logging
 import os
 import random
-import ssl
 import subprocess
 import threading
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pgiam.localcloud.rds.checker_tls import checker_tls_context
 from pgiam.localcloud.rds.endpoints import AddressBlock, EndpointNames, random_block
 from pgiam.localcloud.rds.gateway import RdsHandlers, ServerRequest
 from pgiam.localcloud.rds.keys import IdentityKeys
@@ -73,30 +73,13 @@ class IamLogins:
         return verdict.accepted
 
 
-def checker_tls_context(cloud: Any) -> ssl.SSLContext:
-    """The LDAP responder's TLS: a certificate from the local CA for ``127.0.0.1`` (the address
-    ``pg_hba.conf`` names, checked by the servers' libldap), the key only in the daemon's memory
-    and a 0600 file of the extension's directory. TLS 1.3 only: one round trip fewer per login."""
-    directory = cloud.directory(NAME)
-    certificate, private_key = cloud.ca.issue_server_certificate([], [LOOPBACK_V4])
-    cert_file, key_file = directory / "checker.pem", directory / "checker-key.pem"
-    cert_file.write_bytes(certificate)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(private_key)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_3
-    context.num_tickets = 0  # each login is a new backend process: a session ticket is never reused
-    context.load_cert_chain(str(cert_file), str(key_file))
-    return context
-
-
 class ServerPool:
     """The running servers, by resource id, made from one template (built once, on demand)."""
 
-    def __init__(self, cloud: Any, ldap_port: int, names: EndpointNames) -> None:
+    def __init__(self, cloud: Any, ldap_port: int, names: EndpointNames, ldap_ca_file: Path) -> None:
         self.cloud = cloud
         self.ldap_port = ldap_port
+        self.ldap_ca_file = ldap_ca_file  # the checker's pinned certificate
         self.names = names
         self._rng = random.SystemRandom()
         self._servers: dict[str, PostgresServer] = {}
@@ -152,7 +135,7 @@ class ServerPool:
                        resource_id=request.resource_id, certificate_pem=certificate,
                        private_key_pem=private_key),
             template, self.cloud.processes, ldap_host=LOOPBACK_V4, ldap_port=self.ldap_port,
-            placement=placement, client_networks=CLIENT_NETWORKS, ldap_ca_file=str(self.cloud.ca_bundle))
+            placement=placement, client_networks=CLIENT_NETWORKS, ldap_ca_file=str(self.ldap_ca_file))
         server.start(attempts=5)
         with self._lock:
             self._servers[request.resource_id] = server
@@ -194,14 +177,16 @@ class RdsExtension:
         self.responder: LdapResponder | None = None
         self.pool: ServerPool | None = None
         self.model: RdsModel | None = None
+        self.checker_certificate: Path | None = None
         self.hosts_file: Path | None = None
         self.env: dict[str, str] | None = None
         self.server_version = "unknown"
 
     def start(self, cloud: Any) -> None:
         self.model = RdsModel(cloud.region, cloud.account_id, cloud.partition)
+        tls, self.checker_certificate = checker_tls_context(cloud.directory(NAME), LOOPBACK_V4)
         self.responder = LdapResponder(IamLogins(self.model, IdentityKeys(cloud.identity)),
-                                       host=LOOPBACK_V4, tls=checker_tls_context(cloud))
+                                       host=LOOPBACK_V4, tls=tls)
         ldap_port = self.responder.start()
         self.hosts_file = cloud.directory(NAME) / HOSTS_FILE
         write_hosts(self.hosts_file, [])
@@ -210,7 +195,7 @@ class RdsExtension:
             log.warning("RDS: libnss_wrapper.so is not installed (`make postgres`): the endpoint names in "
                         "%s resolve only for clients given their address (libpq hostaddr)", self.hosts_file)
         self.server_version = _server_version()
-        self.pool = ServerPool(cloud, ldap_port, self.model.names)
+        self.pool = ServerPool(cloud, ldap_port, self.model.names, self.checker_certificate)
         RdsHandlers(self.model, self.pool, server_version=self.server_version,
                     on_change=self.publish_endpoints).register(cloud.gateway)
         log.info("RDS: LDAP responder on %s:%d; endpoints *.%s listed in %s; servers are PostgreSQL %s",
@@ -236,6 +221,8 @@ class RdsExtension:
                 "engine_version_note": (f"describe_* report the EngineVersion each program asked for; every "
                                         f"local server is PostgreSQL {self.server_version}"),
                 "ldap_port": self.responder.port if self.responder is not None else None,
+                "ldap_certificate": (str(self.checker_certificate)
+                                     if self.checker_certificate is not None else None),
                 "engines": {"cluster": "aurora-postgresql", "instance": "postgres"}}
 
 

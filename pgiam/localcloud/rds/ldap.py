@@ -4,10 +4,10 @@ token) to an injected ``authenticate``, and answers success (0) or invalidCreden
 no diagnostic message. An UnbindRequest, anything else, garbage, an oversized message or a
 silent client closes the connection; other connections are served meanwhile.
 
-The responder speaks LDAP over TLS (``ldaps``, the TLS handshake first) when given a server
-context: PostgreSQL's ``pg_hba.conf`` names ``ldapscheme=ldaps`` and its libldap verifies the
-certificate against the local CA (``LDAPTLS_CACERT``, ``LDAPTLS_REQCERT=demand`` in the
-postmaster's environment), so a process that binds the port while the daemon is gone cannot
+The responder speaks LDAP over TLS (``ldaps``, the TLS handshake first, done by OpenSSL on a
+non-blocking socket: :mod:`.socket_channel`) when given a server context: PostgreSQL's ``pg_hba.conf`` names ``ldapscheme=ldaps`` and its libldap verifies the
+certificate against the checker's pinned one (:mod:`.checker_tls`; ``LDAPTLS_CACERT``,
+``LDAPTLS_REQCERT=demand`` in the postmaster's environment), so a process that binds the port while the daemon is gone cannot
 answer "success" for a login: the database accepts only what this checker accepted.
 
 Capacity: idle connections are cheap (asyncio), but bounded. When a connection arrives at the
@@ -30,14 +30,16 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from pgiam.localcloud.rds.hba import parse_bind_dn
 from pgiam.localcloud.rds.ldap_messages import BindRequest, MalformedMessage, bind_response, decode_request
+from pgiam.localcloud.rds.socket_channel import SocketChannel
 
 log = logging.getLogger("pgiam.localcloud.rds.ldap")
 
@@ -93,12 +95,12 @@ class Connection:
 
 
 class MessageReader:
-    """Whole LDAP messages from a stream, each at most ``limit`` bytes, read in as few reads as
-    the peer's writes allow."""
+    """Whole LDAP messages from a stream (``read(size)``, ``b""`` at its end), each at most
+    ``limit`` bytes, read in as few reads as the peer's writes allow."""
 
-    def __init__(self, reader: asyncio.StreamReader, limit: int = MAX_MESSAGE_BYTES,
+    def __init__(self, read: Callable[[int], Awaitable[bytes]], limit: int = MAX_MESSAGE_BYTES,
                  on_data: Callable[[], None] | None = None) -> None:
-        self.reader = reader
+        self.read = read
         self.limit = limit
         self.buffer = bytearray()
         self.on_data = on_data
@@ -118,7 +120,7 @@ class MessageReader:
                 wanted = header + body - len(self.buffer)
             else:
                 wanted = 4096
-            chunk = await self.reader.read(max(wanted, 4096))
+            chunk = await self.read(max(wanted, 4096))
             if not chunk:
                 if self.buffer:
                     raise FramingError("truncated message")
@@ -142,15 +144,17 @@ class LdapResponder:
         self.max_connections = max_connections
         self.port = 0
         self._loop = asyncio.new_event_loop()
-        self._server: asyncio.base_events.Server | None = None
+        self._listener: socket.socket | None = None
+        self._accepting: asyncio.Task | None = None
         self._thread: threading.Thread | None = None
         self._connections: dict[asyncio.Task, Connection] = {}
 
     def start(self) -> int:
         """Bind and serve from a background thread; returns the port."""
-        self._server = self._loop.run_until_complete(asyncio.start_server(
-            self._serve, self.host, self.requested_port, limit=MAX_MESSAGE_BYTES, backlog=1024))
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        self._listener = socket.create_server((self.host, self.requested_port), backlog=1024)
+        self._listener.setblocking(False)
+        self.port = int(self._listener.getsockname()[1])
+        self._accepting = self._loop.create_task(self._accept(self._listener))
         self._thread = threading.Thread(target=self._loop.run_forever, name="rds-ldap", daemon=True)
         self._thread.start()
         return self.port
@@ -160,13 +164,12 @@ class LdapResponder:
             return
 
         async def shutdown() -> None:
-            assert self._server is not None
-            self._server.close()
-            tasks = list(self._connections)
+            tasks = [task for task in (self._accepting, *self._connections) if task is not None]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self._server.wait_closed()
+            if self._listener is not None:
+                self._listener.close()
 
         try:
             asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=5)
@@ -189,21 +192,32 @@ class LdapResponder:
                     oldest.peer)
         return True
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                sock, peer = await self._loop.sock_accept(listener)
+            except OSError as exc:  # out of descriptors: the connection waits in the backlog
+                log.warning("LDAP: cannot accept a connection now (%s)", exc)
+                await asyncio.sleep(0.05)
+                continue
+            self._loop.create_task(self._serve(sock, peer))
+
+    async def _serve(self, sock: socket.socket, peer: tuple[str, int]) -> None:
         task = asyncio.current_task()
         assert task is not None
-        peer = writer.get_extra_info("peername")
-        connection = Connection(task, f"{peer[0]}:{peer[1]}" if peer else "?")
+        connection = Connection(task, f"{peer[0]}:{peer[1]}")
+        channel: SocketChannel | None = None
         try:
             if len(self._connections) >= self.max_connections and not self._make_room():
                 log.warning("LDAP: refusing a connection for lack of capacity: %d connections open, none "
                             "idle; the login it carries fails", len(self._connections))
                 return
             self._connections[task] = connection
-            if self.tls is not None:
-                await writer.start_tls(self.tls, ssl_handshake_timeout=self.read_timeout)
-                connection.touch()
-            await self._conversation(reader, writer, connection)
+            channel = SocketChannel(self._loop, sock, self.tls)
+            async with asyncio.timeout(self.read_timeout):
+                await channel.handshake()
+            connection.touch()
+            await self._conversation(channel, connection)
         except FramingError as exc:
             log.info("LDAP: closing a connection that sent no valid message (%s)", exc)
         except MalformedMessage as exc:
@@ -212,15 +226,17 @@ class LdapResponder:
             log.info("LDAP: closing a connection silent for %.0f s", self.read_timeout)
         except ssl.SSLError as exc:
             log.info("LDAP: closing a connection whose TLS handshake failed (%s)", exc.reason or exc)
-        except (ConnectionError, asyncio.CancelledError):
+        except (OSError, asyncio.CancelledError):
             pass  # the peer went away, it was closed to make room, or the responder is stopping
         finally:
             self._connections.pop(task, None)
-            writer.close()
+            if channel is not None:
+                channel.close()
+            else:
+                sock.close()
 
-    async def _conversation(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                            connection: Connection) -> None:
-        messages = MessageReader(reader, on_data=connection.touch)
+    async def _conversation(self, channel: SocketChannel, connection: Connection) -> None:
+        messages = MessageReader(channel.read, on_data=connection.touch)
         for _ in range(MAX_MESSAGES_PER_CONNECTION):
             async with asyncio.timeout(self.read_timeout):
                 data = await messages.next()
@@ -229,9 +245,8 @@ class LdapResponder:
             request = decode_request(data)
             if not isinstance(request, BindRequest):
                 return  # an unbind ends the conversation; nothing else is served
-            writer.write(bind_response(request.message_id, self._bind(request)))
             async with asyncio.timeout(self.read_timeout):
-                await writer.drain()
+                await channel.write(bind_response(request.message_id, self._bind(request)))
 
     def _bind(self, request: BindRequest) -> int:
         if request.version != 3:

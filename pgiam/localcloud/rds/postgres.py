@@ -52,7 +52,7 @@ SERVER_USER = "postgres"
 START_TIMEOUT = 30.0
 STOP_GRACE_SECONDS = 5.0
 SETTINGS_FILE = "pgiam-rds.conf"
-LDAP_CA_FILE = "ldap-ca.pem"  # the local CA, which signs the checker's ldaps certificate
+LDAP_CA_FILE = "ldap-ca.pem"  # the checker's pinned certificate, the only one its libldap trusts
 # Predefined roles that reach the server's files and programs (hence the OS user that runs every
 # local server, hence every other database of the local cloud). RDS never lets rds_superuser hold
 # them; PostgreSQL 15 lets any CREATEROLE role (the master user) grant them to itself. Marking them
@@ -251,8 +251,9 @@ def server_environment(home: Path, ldap_ca_file: str | None = None) -> dict[str,
     bind, and by default that loads all of Cyrus SASL's plugins (about ten shared objects and
     libdb); a simple bind needs none of it: ``SASL_PATH`` points at an empty directory.
 
-    With ``ldap_ca_file`` (the checker speaks ``ldaps``, see :mod:`.hba`), libldap verifies the
-    checker's certificate against that CA only: ``LDAPTLS_CACERT``, an empty ``LDAPTLS_CACERTDIR``
+    With ``ldap_ca_file`` (the checker speaks ``ldaps``, see :mod:`.hba`; the file is the
+    checker's pinned certificate, :mod:`.checker_tls`), libldap verifies the checker's certificate
+    against it only: ``LDAPTLS_CACERT``, an empty ``LDAPTLS_CACERTDIR``
     and ``LDAPTLS_REQCERT=demand`` (the environment overrides ldap.conf and ldaprc, which libldap
     reads first). ``LDAPTLS_CIPHER_SUITE`` (a GnuTLS priority string) offers only X25519 for the
     key exchange: by default GnuTLS computes a P-256 key share too in every ClientHello, which the
