@@ -11,10 +11,12 @@ Public API (import from ``pgiam.iam``)::
     Principal(kind, identifier)                          # kind: AWS | Federated | Service | CanonicalUser
     PrincipalSpec                                        # the Principal element: kind -> identifiers
     Request(action, resource, principal=None, context={})
-    Decision(effect, statement, policy_name)             # effect: Allow | ExplicitDeny | ImplicitDeny; .allowed
+    Decision(effect, statement, policy_name, ambiguous)  # effect: Allow | ExplicitDeny | ImplicitDeny; .allowed
     NamedPolicy(name, policy)
-    evaluate_identity_policies(policies, request, *, permissions_boundary=None) -> Decision
-    evaluate_trust_policy(policy, request) -> Decision   # = evaluate_resource_policy: Principal matters
+    evaluate_identity_policies(policies, request, *, permissions_boundary=None, resolution="strict") -> Decision
+    evaluate_trust_policy(policy, request, *, resolution="strict") -> Decision  # Principal matters
+    # resolution: how an operator without ForAnyValue:/ForAllValues: on several request values
+    # decides a statement when its readings disagree; strict: no ambiguity ever grants
     allows_principal_by_name(policy, request) -> bool    # an Allow names the caller, not just its account
     explain_no_allow(policy, request, *, check_principal=False) -> str   # why each Allow did not apply
     statement_applies(statement, request, *, variables_enabled=True, check_principal=False) -> bool
@@ -54,6 +56,7 @@ from pgiam.iam.errors import PolicyDocumentError
 from pgiam.iam.evaluation import (
     Decision,
     NamedPolicy,
+    Resolution,
     allows_principal_by_name,
     evaluate_identity_policies,
     evaluate_resource_policy,
@@ -71,6 +74,7 @@ __all__ = [
     "Condition",
     "Decision",
     "NamedPolicy",
+    "Resolution",
     "OperatorSpec",
     "Policy",
     "PolicyDocumentError",

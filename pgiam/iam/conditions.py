@@ -13,8 +13,11 @@ multiple context keys or values", "Set operators for multivalued context keys"):
   that). ``ForAnyValue:`` with a missing key or an empty set is false; ``ForAllValues:`` with an
   empty set is true.
 * ``ForAnyValue:`` is true when at least one request value satisfies the operator,
-  ``ForAllValues:`` when every one does. A multivalued context value used without a qualifier is
-  treated as ``ForAnyValue:`` (AWS says not to do that; it never makes the engine stricter).
+  ``ForAllValues:`` when every one does. An operator without a qualifier on a key the request
+  holds several values of is ambiguous (AWS: "multivalued context keys require a condition set
+  operator", and documents no reading without one): :func:`evaluate_condition` reads it as the
+  caller says (``reading``, any value or every value), and :func:`is_ambiguous` tells the
+  evaluation when both readings must be tried.
 * Policy variables are substituted in String, Arn and Bool operator values only (the User
   Guide lists these; Numeric, Date, Binary, IP and Null take none).
 
@@ -32,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 from pgiam.iam.arn import arn_like_tokens
 from pgiam.iam.errors import PolicyDocumentError
@@ -46,6 +49,8 @@ from pgiam.iam.variables import (
 from pgiam.iam.wildcard import tokens_match
 
 QUALIFIERS = ("ForAnyValue", "ForAllValues")
+Reading = Literal["any", "all"]
+"""How an unqualified operator reads several request values: satisfied by any, or by every one."""
 
 # base operator -> (family, negated)
 OPERATORS: dict[str, tuple[str, bool]] = {
@@ -335,9 +340,20 @@ def _context_values(raw: Any, qualified: bool) -> tuple[Any, ...] | None:
     return (raw,)
 
 
-def evaluate_condition(condition: Condition, lookup: Lookup, variables_enabled: bool = True) -> bool:
+def is_ambiguous(condition: Condition, lookup: Lookup) -> bool:
+    """An operator without ``ForAnyValue:``/``ForAllValues:`` (``Null`` aside) on a key the
+    request holds more than one value of."""
+    if condition.spec.qualifier is not None or condition.spec.base == "Null":
+        return False
+    values = _context_values(lookup(condition.key), False)
+    return values is not None and len(values) > 1
+
+
+def evaluate_condition(condition: Condition, lookup: Lookup, variables_enabled: bool = True,
+                       reading: Reading = "any") -> bool:
     """Whether one condition holds for a request whose context ``lookup`` reads (case-insensitive
-    key, ``MISSING`` when absent)."""
+    key, ``MISSING`` when absent); ``reading`` decides an unqualified operator on several values
+    (:func:`is_ambiguous`)."""
     spec = condition.spec
     values = _context_values(lookup(condition.key), spec.qualifier is not None)
     if spec.base == "Null":
@@ -349,6 +365,6 @@ def evaluate_condition(condition: Condition, lookup: Lookup, variables_enabled: 
         if spec.qualifier == "ForAnyValue":
             return False
         return spec.negated
-    if spec.qualifier == "ForAllValues":
+    if spec.qualifier == "ForAllValues" or (spec.qualifier is None and reading == "all"):
         return all(_value_satisfies(condition, v, lookup, variables_enabled) for v in values)
     return any(_value_satisfies(condition, v, lookup, variables_enabled) for v in values)

@@ -10,11 +10,11 @@ both the identity and the resource policy to allow.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pgiam.iam.arn import resource_tokens_match
-from pgiam.iam.conditions import evaluate_condition
+from pgiam.iam.conditions import Reading, evaluate_condition, is_ambiguous
 from pgiam.iam.document import Policy, Statement
 from pgiam.iam.errors import PolicyDocumentError
 from pgiam.iam.principals import names_specifically, not_principal_applies, principal_matches
@@ -23,6 +23,12 @@ from pgiam.iam.variables import UnresolvedVariable, parse_template, resolve_toke
 from pgiam.iam.wildcard import action_matches
 
 Effect = Literal["Allow", "ExplicitDeny", "ImplicitDeny"]
+Resolution = Literal["strict", "permissive"]
+"""How a statement whose condition is ambiguous (an operator without a set qualifier on a key
+the request holds several values of: :func:`pgiam.iam.conditions.is_ambiguous`) is decided when
+its two readings disagree. ``strict`` (the default): an ``Allow`` does not apply and a ``Deny``
+does, so no ambiguity ever grants; ``permissive``: the opposite, to ask what the policy could
+grant at worst. Either way the :class:`Decision` names the keys."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,8 @@ class Decision:
     effect: Effect
     statement: Statement | None = None
     policy_name: str | None = None
+    ambiguous: tuple[str, ...] = ()
+    """Condition keys of statements whose two readings disagreed (see :data:`Resolution`)."""
 
     @property
     def allowed(self) -> bool:
@@ -48,11 +56,15 @@ class Decision:
 
     def __str__(self) -> str:
         if self.statement is None:
-            return self.effect if self.policy_name is None else f"{self.effect} by {self.policy_name}"
-        where = (
-            self.statement.label if self.policy_name is None else f"{self.policy_name} {self.statement.label}"
-        )
-        return f"{self.effect} by {where}"
+            text = self.effect if self.policy_name is None else f"{self.effect} by {self.policy_name}"
+        else:
+            where = (self.statement.label if self.policy_name is None
+                     else f"{self.policy_name} {self.statement.label}")
+            text = f"{self.effect} by {where}"
+        if self.ambiguous:
+            text += (f" (ambiguous: an operator without ForAnyValue:/ForAllValues: on the multivalued "
+                     f"{', '.join(self.ambiguous)})")
+        return text
 
 
 IMPLICIT_DENY = Decision("ImplicitDeny")
@@ -89,18 +101,27 @@ def principal_applies(statement: Statement, request: Request) -> bool:
     return False
 
 
-def conditions_hold(statement: Statement, request: Request, variables_enabled: bool) -> bool:
+def conditions_hold(statement: Statement, request: Request, variables_enabled: bool,
+                    reading: Reading = "any") -> bool:
     """Every condition holds. Raises :class:`UnresolvedVariable`."""
     return all(
-        evaluate_condition(condition, request.context_value, variables_enabled)
+        evaluate_condition(condition, request.context_value, variables_enabled, reading)
         for condition in statement.conditions
     )
 
 
+def ambiguous_keys(statement: Statement, request: Request) -> tuple[str, ...]:
+    """The keys of ``statement``'s conditions that are ambiguous for ``request``."""
+    return tuple(condition.key for condition in statement.conditions
+                 if is_ambiguous(condition, request.context_value))
+
+
 def statement_applies(
-    statement: Statement, request: Request, *, variables_enabled: bool = True, check_principal: bool = False
+    statement: Statement, request: Request, *, variables_enabled: bool = True, check_principal: bool = False,
+    reading: Reading = "any",
 ) -> bool:
-    """Whether the statement covers the request (its effect aside).
+    """Whether the statement covers the request (its effect aside), ambiguous conditions read as
+    ``reading`` says (see :func:`resolved_applies` for both readings).
 
     A policy variable that has no value and no default makes the statement not apply (AWS:
     "any attempt to match it fails and causes the statement to be invalid").
@@ -111,14 +132,32 @@ def statement_applies(
         return False
     try:
         return resource_applies(statement, request, variables_enabled) and conditions_hold(
-            statement, request, variables_enabled
+            statement, request, variables_enabled, reading
         )
     except UnresolvedVariable:
         return False
 
 
-def _decide(policies: Iterable[Policy | NamedPolicy], request: Request, *, check_principal: bool) -> Decision:
+def resolved_applies(
+    statement: Statement, request: Request, *, variables_enabled: bool, check_principal: bool,
+    resolution: Resolution = "strict",
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether the statement applies, both readings of its ambiguous conditions tried; and the
+    ambiguous keys when the readings disagreed (then ``resolution`` decided)."""
+    keys = ambiguous_keys(statement, request) if statement.conditions else ()
+    options = {"variables_enabled": variables_enabled, "check_principal": check_principal}
+    if not keys:
+        return statement_applies(statement, request, **options), ()
+    under_any = statement_applies(statement, request, reading="any", **options)
+    if under_any == statement_applies(statement, request, reading="all", **options):
+        return under_any, ()
+    return (statement.effect == "Deny") == (resolution == "strict"), keys
+
+
+def _decide(policies: Iterable[Policy | NamedPolicy], request: Request, *, check_principal: bool,
+            resolution: Resolution = "strict") -> Decision:
     allow: Decision | None = None
+    ambiguous: list[str] = []
     for item in policies:
         name, policy = (item.name, item.policy) if isinstance(item, NamedPolicy) else (item.id, item)
         for statement in policy.statements:
@@ -129,18 +168,17 @@ def _decide(policies: Iterable[Policy | NamedPolicy], request: Request, *, check
                     f"{name + ' ' if name else ''}Statement[{statement.index}].Principal",
                     "an identity-based policy cannot name a principal",
                 )
-            if not statement_applies(
-                statement,
-                request,
-                variables_enabled=policy.variables_enabled,
-                check_principal=check_principal,
-            ):
+            applies, keys = resolved_applies(statement, request, variables_enabled=policy.variables_enabled,
+                                             check_principal=check_principal, resolution=resolution)
+            ambiguous.extend(key for key in keys if key not in ambiguous)
+            if not applies:
                 continue
             if statement.effect == "Deny":
-                return Decision("ExplicitDeny", statement, name)
+                return Decision("ExplicitDeny", statement, name, tuple(ambiguous))
             if allow is None:
                 allow = Decision("Allow", statement, name)
-    return allow or IMPLICIT_DENY
+    decision = allow or IMPLICIT_DENY
+    return replace(decision, ambiguous=tuple(ambiguous)) if ambiguous else decision
 
 
 def evaluate_identity_policies(
@@ -148,14 +186,15 @@ def evaluate_identity_policies(
     request: Request,
     *,
     permissions_boundary: Policy | NamedPolicy | None = None,
+    resolution: Resolution = "strict",
 ) -> Decision:
     """Decide a request against a principal's identity policies (inline and attached managed),
     optionally bounded by a permissions boundary. The request principal is not consulted:
     identity policies have no Principal element."""
-    decision = _decide(policies, request, check_principal=False)
+    decision = _decide(policies, request, check_principal=False, resolution=resolution)
     if permissions_boundary is None or decision.effect == "ExplicitDeny":
         return decision
-    bound = _decide([permissions_boundary], request, check_principal=False)
+    bound = _decide([permissions_boundary], request, check_principal=False, resolution=resolution)
     if bound.effect == "ExplicitDeny":
         return bound
     if decision.allowed and not bound.allowed:
@@ -168,16 +207,18 @@ def evaluate_identity_policies(
     return decision
 
 
-def evaluate_resource_policy(policy: Policy | NamedPolicy, request: Request) -> Decision:
+def evaluate_resource_policy(policy: Policy | NamedPolicy, request: Request, *,
+                             resolution: Resolution = "strict") -> Decision:
     """Decide a request against a resource-based policy: every statement must name the caller
     in ``Principal`` (or not exclude it in ``NotPrincipal``) to apply."""
-    return _decide([policy], request, check_principal=True)
+    return _decide([policy], request, check_principal=True, resolution=resolution)
 
 
-def evaluate_trust_policy(policy: Policy | NamedPolicy, request: Request) -> Decision:
+def evaluate_trust_policy(policy: Policy | NamedPolicy, request: Request, *,
+                          resolution: Resolution = "strict") -> Decision:
     """Decide ``sts:AssumeRole*`` against a role's trust policy (a resource-based policy whose
     resource is the role): Principal/NotPrincipal, Action and Condition decide."""
-    return evaluate_resource_policy(policy, request)
+    return evaluate_resource_policy(policy, request, resolution=resolution)
 
 
 def allows_principal_by_name(policy: Policy | NamedPolicy, request: Request) -> bool:
@@ -188,6 +229,7 @@ def allows_principal_by_name(policy: Policy | NamedPolicy, request: Request) -> 
     return any(
         statement.effect == "Allow"
         and names_specifically(statement.principal, request.principal)
-        and statement_applies(statement, request, variables_enabled=policy.variables_enabled, check_principal=True)
+        and resolved_applies(statement, request, variables_enabled=policy.variables_enabled,
+                             check_principal=True)[0]
         for statement in policy.statements
     )

@@ -11,7 +11,7 @@ request's context.
 
 from __future__ import annotations
 
-from pgiam.iam.conditions import Condition, evaluate_condition
+from pgiam.iam.conditions import Condition, evaluate_condition, is_ambiguous
 from pgiam.iam.document import Policy, Statement
 from pgiam.iam.evaluation import NamedPolicy, action_applies, principal_applies, resource_applies
 from pgiam.iam.request import MISSING, Request
@@ -39,11 +39,17 @@ def _failed_condition(statement: Statement, request: Request, variables_enabled:
     for condition in statement.conditions:
         try:
             holds = evaluate_condition(condition, request.context_value, variables_enabled)
+            every = (evaluate_condition(condition, request.context_value, variables_enabled, "all")
+                     if holds and is_ambiguous(condition, request.context_value) else True)
         except UnresolvedVariable as exc:
             return f"Condition {condition.operator} on {condition.key}: a policy variable has no value ({exc})"
         if not holds:
             return (f"Condition {condition.operator} on {condition.key}: {_request_value(condition, request)}, "
                     f"the statement wants {_shown(condition.values)}")
+        if not every:
+            return (f"Condition {condition.operator} on {condition.key}: {_request_value(condition, request)}, "
+                    f"several values for an operator without ForAnyValue:/ForAllValues:, and only some "
+                    f"match {_shown(condition.values)}: ambiguous, so it does not allow")
     return None
 
 

@@ -21,6 +21,7 @@ from pgiam.iam import (
     NamedPolicy,
     Principal,
     Request,
+    Resolution,
     evaluate_identity_policies,
     evaluate_trust_policy,
     parse_policy,
@@ -130,18 +131,24 @@ class StackUnderTest:
         return policies
 
     def role_allows(self, role: RegisteredResource, action: str, resource: str,
-                    context: Mapping[str, Any] | None = None) -> Decision:
-        """Whether the stack's policies of ``role`` allow ``action`` on ``resource``."""
+                    context: Mapping[str, Any] | None = None, *,
+                    resolution: Resolution = "strict") -> Decision:
+        """Whether the stack's policies of ``role`` allow ``action`` on ``resource``
+        (``resolution``: see :data:`pgiam.iam.Resolution`; ``permissive`` for a "must refuse"
+        assertion, which then also fails on what an ambiguous condition could grant)."""
         state = self.state(role)
         principal = Principal("AWS", str(state.get("arn") or ""))
         return evaluate_identity_policies(self.role_policies(role), Request(
-            action=action, resource=resource, principal=principal, context=dict(context or {})))
+            action=action, resource=resource, principal=principal, context=dict(context or {})),
+            resolution=resolution)
 
     def trust_allows(self, role: RegisteredResource, subject: str, *,
-                     audience: str = STS_AUDIENCE, provider_arn: str | None = None) -> Decision:
+                     audience: str = STS_AUDIENCE, provider_arn: str | None = None,
+                     resolution: Resolution = "strict") -> Decision:
         """Whether ``role``'s trust lets a web identity token with ``sub`` = ``subject`` and
         ``aud`` = ``audience`` in, from ``provider_arn`` (default: the Federated principal its
-        trust names; a trust naming none is asked for the stack's OIDC providers)."""
+        trust names; a trust naming none is asked for the stack's OIDC providers);
+        ``resolution`` as for :meth:`role_allows`."""
         trust = parse_policy(_document(self.state(role).get("assumeRolePolicy")), kind="trust")
         if provider_arn is None:
             named = [str(identifier) for statement in trust.statements
@@ -154,7 +161,7 @@ class StackUnderTest:
             action=WEB_IDENTITY, resource=str(self.state(role).get("arn") or "*"),
             principal=Principal("Federated", provider_arn),
             context={f"{issuer}:sub": subject, f"{issuer}:aud": audience,
-                     "aws:FederatedProvider": provider_arn}))
+                     "aws:FederatedProvider": provider_arn}), resolution=resolution)
 
 
 def _federated(statement: Any) -> list[str]:

@@ -321,8 +321,11 @@ SET_TABLE: list[tuple[dict[str, Any], dict[str, Any], bool]] = [
     ({"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["secret"]}}, {}, False),
     ({"ForAllValues:StringNotEquals": {"aws:TagKeys": ["secret"]}}, {}, True),
     ({"ForAnyValue:StringLikeIfExists": {"aws:TagKeys": ["x"]}}, {}, True),
-    # A multivalued value under a plain operator: read as ForAnyValue (documented choice).
-    ({"StringEquals": {"aws:TagKeys": "a"}}, {"aws:TagKeys": ["b", "a"]}, True),
+    # Several values under a plain operator are ambiguous: an Allow applies only when every
+    # reading agrees (strict by default; see the resolution tests below). One value is not.
+    ({"StringEquals": {"aws:TagKeys": "a"}}, {"aws:TagKeys": ["b", "a"]}, False),
+    ({"StringEquals": {"aws:TagKeys": ["a", "b"]}}, {"aws:TagKeys": ["b", "a"]}, True),
+    ({"StringEquals": {"aws:TagKeys": "a"}}, {"aws:TagKeys": ["a"]}, True),
     ({"StringEquals": {"aws:TagKeys": "a"}}, {"aws:TagKeys": ["b"]}, False),
 ]
 
@@ -395,3 +398,51 @@ def test_old_version_reads_variables_as_text() -> None:
 
 def test_multivalued_key_is_not_a_variable() -> None:
     assert not allowed({"StringEquals": {"a:k": "${aws:TagKeys}"}}, {"a:k": "x", "aws:TagKeys": ["x"]})
+
+
+AMBIGUOUS = {"StringEquals": {"aws:TagKeys": "a"}}
+SEVERAL = {"aws:TagKeys": ["b", "a"]}
+
+
+def decide(effect: str, condition: dict[str, Any], context: dict[str, Any], **options: Any):
+    statements = [{"Effect": effect, "Action": ACTION, "Resource": "*", "Condition": condition}]
+    if effect == "Deny":
+        statements.append({"Effect": "Allow", "Action": ACTION, "Resource": "*"})
+    policy = parse_policy({"Version": "2012-10-17", "Statement": statements})
+    return evaluate_identity_policies([policy], Request(ACTION, RESOURCE, context=context), **options)
+
+
+def test_an_ambiguous_allow_grants_nothing_by_default_and_the_decision_names_the_key() -> None:
+    decision = decide("Allow", AMBIGUOUS, SEVERAL)
+    assert decision.effect == "ImplicitDeny"
+    assert decision.ambiguous == ("aws:TagKeys",)
+    assert "ambiguous" in str(decision) and "aws:TagKeys" in str(decision)
+
+
+def test_the_permissive_resolution_answers_what_the_policy_could_grant_at_worst() -> None:
+    decision = decide("Allow", AMBIGUOUS, SEVERAL, resolution="permissive")
+    assert decision.allowed and decision.ambiguous == ("aws:TagKeys",)
+
+
+def test_an_ambiguous_deny_denies_by_default_and_not_under_the_permissive_resolution() -> None:
+    assert decide("Deny", AMBIGUOUS, SEVERAL).effect == "ExplicitDeny"
+    assert decide("Deny", AMBIGUOUS, SEVERAL, resolution="permissive").allowed
+
+
+def test_readings_that_agree_are_not_ambiguous() -> None:
+    # control: the same statements with one request value, or a qualified operator
+    assert decide("Allow", AMBIGUOUS, {"aws:TagKeys": ["a"]}).ambiguous == ()
+    assert decide("Allow", AMBIGUOUS, {"aws:TagKeys": ["a"]}).allowed
+    qualified = decide("Allow", {"ForAnyValue:StringEquals": {"aws:TagKeys": "a"}}, SEVERAL)
+    assert qualified.allowed and qualified.ambiguous == ()
+    both = decide("Allow", {"StringEquals": {"aws:TagKeys": ["a", "b"]}}, SEVERAL)
+    assert both.allowed and both.ambiguous == ()
+
+
+def test_a_refusal_for_ambiguity_is_explained() -> None:
+    from pgiam.iam import explain_no_allow
+
+    policy = parse_policy({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ACTION, "Resource": "*", "Condition": AMBIGUOUS}]})
+    text = explain_no_allow(policy, Request(ACTION, RESOURCE, context=SEVERAL))
+    assert "without ForAnyValue:/ForAllValues:" in text and "ambiguous" in text
