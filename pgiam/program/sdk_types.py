@@ -24,6 +24,7 @@ can go on with it, and whatever resource property it reaches is handed to the pa
 from __future__ import annotations
 
 import base64
+import enum
 import functools
 import hashlib
 import importlib
@@ -190,6 +191,26 @@ def _output_properties(cls: type) -> dict[str, Any]:
     return properties
 
 
+def resource_typed(hint: Any) -> bool:
+    """Whether a property's type is a resource, or a collection or optional of resources
+    (awsx's ``Vpc.nat_gateways``: ``Sequence[aws.ec2.NatGateway]``): its value is a resource
+    reference, which no value made here can stand for."""
+    import pulumi
+
+    if isinstance(hint, type):
+        return issubclass(hint, pulumi.Resource)
+    return any(resource_typed(arg) for arg in typing.get_args(hint))
+
+
+def resource_typed_outputs(type_: str) -> frozenset[str]:
+    """The output properties of ``type_`` whose values are resources (empty if no installed SDK
+    declares the type)."""
+    cls = resource_class(type_)
+    if cls is None:
+        return frozenset()
+    return frozenset(key for key, hint in _output_properties(cls).items() if resource_typed(hint))
+
+
 class _Values:
     """Deterministic values shaped by property names, for one resource or call."""
 
@@ -267,6 +288,8 @@ class _Values:
         return None
 
     def of(self, key: str, hint: Any, depth: int = 0) -> Any:
+        if resource_typed(hint):
+            return UNKNOWN_WIRE  # a resource reference: unknown, never a made-up object
         origin = typing.get_origin(hint)
         args = typing.get_args(hint)
         if origin is typing.Union:
@@ -274,6 +297,10 @@ class _Values:
             return self.of(key, options[0], depth) if options else None
         if origin is not None and getattr(origin, "__name__", "") == "Output":
             return self.of(key, args[0] if args else Any, depth)
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            # one of the SDK's declared values for a lookup; a resource's: unknown (a setting)
+            members = list(hint)
+            return members[0].value if self.lookup and members else UNKNOWN_WIRE
         if hint is str or hint is Any:
             return self.string(key)
         if hint in (bool, int, float):

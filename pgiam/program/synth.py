@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .iam_policy_document import render_policy_document
-from .sdk_types import arn_service, call_result, resource_outputs
+from .sdk_types import arn_service, call_result, resource_class, resource_outputs, resource_typed_outputs
 
 # ------------------------------------------------------------------------------------------
 # Context and the request a synthesizer receives
@@ -184,6 +184,15 @@ def synthesize_resource(context: CloudContext, type_: str, name: str,
     if synth is None:
         synth = _kubernetes_object if type_.startswith("kubernetes:") else _generic
     resource_id, computed = synth(request)
+    if not custom and resource_class(type_) is not None:
+        # A provider's component (awsx's Vpc, pulumi-eks's node groups): its state is the
+        # outputs it declares. An input is echoed only where the output of that name is a plain
+        # value: awsx's ``natGateways`` input is a strategy, its output the NAT gateways made.
+        references = resource_typed_outputs(type_)
+        echoed = {key: value for key, value in inputs.items() if key not in references}
+        generic = resource_outputs(context, type_, name, echoed,
+                                   identifiers_only=type_ in RESOURCE_SYNTHS)
+        return resource_id, {**generic, **echoed, **computed}
     # Every output the SDK declares and nobody synthesized: typed, deterministic, shaped by its
     # name (sdk_types); the hand-written values above win.
     generic = resource_outputs(context, type_, name, inputs, read=read,

@@ -92,3 +92,27 @@ def test_a_resource_nested_output_is_an_object_of_marked_strings():
                                      {"chart": "redis"})
     assert is_invented(release["status"]["name"]) and is_invented(release["status"]["namespace"])
     assert release["status"]["revision"] == UNKNOWN_WIRE     # a number is never invented
+
+
+def test_outputs_that_are_resources_stay_unknown_and_no_input_of_another_shape_is_echoed():
+    # awsx's Vpc: the natGateways input is a strategy; the output is the NAT gateways made
+    inputs = {"natGateways": {"strategy": "Single"}, "numberOfAvailabilityZones": 2}
+    for read in (False, True):
+        _, state = synthesize_resource(CONTEXT, "awsx:ec2:Vpc", "net", inputs, custom=False, read=read)
+        assert state["natGateways"] == UNKNOWN_WIRE
+        assert state["vpc"] == UNKNOWN_WIRE and state["subnets"] == UNKNOWN_WIRE
+        assert state["vpcId"].startswith("vpc-")           # a plain output still gets its shape
+        assert state["numberOfAvailabilityZones"] == 2      # and a plain input is echoed
+
+
+def test_an_enum_output_is_one_of_the_sdks_values_for_a_lookup_and_unknown_for_a_resource():
+    from pgiam.program import sdk_types
+
+    class Mode(str, __import__("enum").Enum):
+        FAST = "fast"
+        SLOW = "slow"
+
+    lookup = sdk_types._Values(CONTEXT, "x:y/z:Z", "n", lookup=True)
+    resource = sdk_types._Values(CONTEXT, "x:y/z:Z", "n", lookup=False)
+    assert lookup.of("mode", Mode) == "fast"
+    assert resource.of("mode", Mode) == UNKNOWN_WIRE
