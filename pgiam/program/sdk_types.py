@@ -191,6 +191,7 @@ def _output_properties(cls: type) -> dict[str, Any]:
     return properties
 
 
+@functools.lru_cache(maxsize=None)
 def resource_typed(hint: Any) -> bool:
     """Whether a property's type is a resource, or a collection or optional of resources
     (awsx's ``Vpc.nat_gateways``: ``Sequence[aws.ec2.NatGateway]``): its value is a resource
@@ -202,6 +203,7 @@ def resource_typed(hint: Any) -> bool:
     return any(resource_typed(arg) for arg in typing.get_args(hint))
 
 
+@functools.lru_cache(maxsize=None)
 def resource_typed_outputs(type_: str) -> frozenset[str]:
     """The output properties of ``type_`` whose values are resources (empty if no installed SDK
     declares the type)."""

@@ -13,6 +13,7 @@ from iamdb_rules.catalog import BY_NAME
 from iamdb_rules.managed_connect import grants_every_dbuser
 from iamdb_rules.model import Resource
 from iamdb_rules.props import UNKNOWN
+from test_policy_broad_permissions import IRSA_TRUST, SERVICE_TRUST  # the same two trusts
 
 RULE = "rds-db-connect-managed-policy"
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -20,14 +21,6 @@ POWER = "arn:aws:iam::aws:policy/PowerUserAccess"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 RDS_FULL = "arn:aws:iam::aws:policy/AmazonRDSFullAccess"
 OWN_ARN = "arn:aws:iam::111122223333:policy/orders-connect"
-ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789ABCDEF0123456789"
-IRSA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow",
-    "Principal": {"Federated": f"arn:aws:iam::111122223333:oidc-provider/{ISSUER}"},
-    "Action": "sts:AssumeRoleWithWebIdentity",
-    "Condition": {"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:demo:app"}}}]})
-SERVICE_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 CONNECT = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Action": "rds-db:connect",
     "Resource": "arn:aws:rds-db:us-east-1:111122223333:dbuser:cluster-ABC/orders_app"}]})
