@@ -431,6 +431,9 @@ def run_program(project: PulumiProject, config: StackConfig, mocks: Any, *, prev
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
 
+    from pgiam.program.lazy_imports import make_lazy_modules_thread_safe
+
+    make_lazy_modules_thread_safe()
     monitor = _recording_monitor_class()(mocks, on_register)
     engine = _LogEngine()
     runtime_settings.reset_options(project=project.name, stack=config.stack,
