@@ -22,7 +22,7 @@ from pulumi.runtime import Mocks
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 from pulumi.runtime.rpc import _special_resource_sig, _special_secret_sig, _special_sig_key
 
-from .sdk_types import resource_typed_outputs
+from .sdk_types import echoed_inputs
 from .synth import ChildResource, CloudContext, synthesize_call, synthesize_resource
 
 
@@ -151,11 +151,9 @@ class RecordingMocks(Mocks):
             if read:
                 resource_id = str(args.resource_id)
         else:
-            # as at preview: the inputs echoed, but a component's outputs that are resources
-            # (awsx's ``natGateways``) stay unknown rather than echo an input of another shape
-            references = frozenset() if args.custom else resource_typed_outputs(args.typ)
-            resource_id, state = "", {key: value for key, value in raw_inputs.items()
-                                      if key not in references}
+            # as at preview: the inputs echoed, each in the shape of the output of that name
+            # (awsx's ``natGateways``: unknown rather than the strategy the input holds)
+            resource_id, state = "", echoed_inputs(args.typ, raw_inputs)
         children: dict[str, tuple[str, str, dict]] = {}
         state = resolve_child_references(state, args.typ, children if self.resource_references else None)
         inputs, _ = unwrap_secrets(raw_inputs)

@@ -40,13 +40,16 @@ from typing import Any
 # pulumi's wire sentinel for "unknown" (pulumi.runtime.rpc.UNKNOWN); a mock answering it gives the
 # program an unknown Output, as the engine does at preview.
 UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"  # marks a secret or resource reference (pulumi.runtime.rpc)
 # Carried by every string a data source's result is given without knowing it.
 INVENTED_MARK = "pgiam-unknown-"
 _MAX_DEPTH = 4
 # Properties that hold an IAM policy or another JSON document (a rule may read them).
 _DOCUMENT_NAMES = re.compile(
-    r"^(policy|json|document|minifiedJson)$|(PolicyDocument|PolicyJson|RolePolicy|AccessPolicy|"
-    r"AccessPolicies|ResourcePolicy|BucketPolicy|KeyPolicy|InlinePolicy|Json)$")
+    # (outputContent, templateContent: the JSON of azure's ARM template deployments)
+    r"^(policy|json|document|minifiedJson|outputContent|templateContent)$|(PolicyDocument|"
+    r"PolicyJson|RolePolicy|AccessPolicy|AccessPolicies|ResourcePolicy|BucketPolicy|KeyPolicy|"
+    r"InlinePolicy|Json)$")
 _GLOBAL_SERVICES = {"iam", "s3", "route53", "cloudfront", "organizations", "waf"}
 _NO_ACCOUNT_SERVICES = {"s3"}
 
@@ -203,14 +206,57 @@ def resource_typed(hint: Any) -> bool:
     return any(resource_typed(arg) for arg in typing.get_args(hint))
 
 
-@functools.lru_cache(maxsize=None)
-def resource_typed_outputs(type_: str) -> frozenset[str]:
-    """The output properties of ``type_`` whose values are resources (empty if no installed SDK
-    declares the type)."""
+def _named(origin: Any, *names: str) -> bool:
+    return origin is not None and getattr(origin, "__name__", "") in names
+
+
+def conform(value: Any, hint: Any, depth: int = 0) -> Any:
+    """``value``, an input echoed as the output of the same name, with every part that lacks the
+    container shape the output's declared type has (a list, a map, an object, a resource)
+    replaced by unknown. Providers echo most inputs, but not all in the same shape: azure-native's
+    ``identity.userAssignedIdentities`` is a list of ids going in and a map coming out, awsx's
+    ``natGateways`` a strategy going in and the NAT gateways coming out; the SDK refuses the
+    input's shape where it expects the output's. Scalars are left as they are."""
+    if value is None or value == UNKNOWN_WIRE or depth > 2 * _MAX_DEPTH:
+        return value
+    if isinstance(value, dict) and _SIG_KEY in value:
+        return value  # a secret or a resource reference, as the engine sends them
+    if resource_typed(hint):
+        return UNKNOWN_WIRE
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union:
+        options = [arg for arg in args if arg is not type(None)]
+        return conform(value, options[0], depth) if len(options) == 1 else value
+    if _named(origin, "Output"):
+        return conform(value, args[0], depth) if args else value
+    if origin in (list, tuple) or _named(origin, "Sequence", "List"):
+        if not isinstance(value, list):
+            return UNKNOWN_WIRE
+        return [conform(item, args[0] if args else Any, depth + 1) for item in value]
+    if origin is dict or _named(origin, "Mapping", "dict", "Dict"):
+        if not isinstance(value, dict):
+            return UNKNOWN_WIRE
+        item = args[1] if len(args) > 1 else Any
+        return {key: conform(entry, item, depth + 1) for key, entry in value.items()}
+    if isinstance(hint, type) and not issubclass(hint, (str, int, float, bool, enum.Enum)):
+        nested = _output_properties(hint)
+        if nested:
+            if not isinstance(value, dict):
+                return UNKNOWN_WIRE
+            return {key: conform(entry, nested[key], depth + 1) if key in nested else entry
+                    for key, entry in value.items()}
+    return value
+
+
+def echoed_inputs(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """``inputs`` as a provider echoes them into its outputs: each in the shape the output of the
+    same name has (:func:`conform`). Types no installed SDK declares: as they are."""
     cls = resource_class(type_)
     if cls is None:
-        return frozenset()
-    return frozenset(key for key, hint in _output_properties(cls).items() if resource_typed(hint))
+        return dict(inputs)
+    outputs = _output_properties(cls)
+    return {key: conform(value, outputs[key]) if key in outputs else value
+            for key, value in inputs.items()}
 
 
 class _Values:

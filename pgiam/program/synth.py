@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .iam_policy_document import render_policy_document
-from .sdk_types import arn_service, call_result, resource_class, resource_outputs, resource_typed_outputs
+from .sdk_types import UNKNOWN_WIRE, arn_service, call_result, echoed_inputs, resource_class, resource_outputs
 
 # ------------------------------------------------------------------------------------------
 # Context and the request a synthesizer receives
@@ -186,10 +186,10 @@ def synthesize_resource(context: CloudContext, type_: str, name: str,
     resource_id, computed = synth(request)
     if not custom and resource_class(type_) is not None:
         # A provider's component (awsx's Vpc, pulumi-eks's node groups): its state is the
-        # outputs it declares. An input is echoed only where the output of that name is a plain
-        # value: awsx's ``natGateways`` input is a strategy, its output the NAT gateways made.
-        references = resource_typed_outputs(type_)
-        echoed = {key: value for key, value in inputs.items() if key not in references}
+        # outputs it declares. An input is echoed only where it has the shape of the output of
+        # that name: awsx's ``natGateways`` input is a strategy, its output the NAT gateways made.
+        echoed = {key: value for key, value in echoed_inputs(type_, inputs).items()
+                  if value != UNKNOWN_WIRE}
         generic = resource_outputs(context, type_, name, echoed,
                                    identifiers_only=type_ in RESOURCE_SYNTHS)
         return resource_id, {**generic, **echoed, **computed}
@@ -198,7 +198,7 @@ def synthesize_resource(context: CloudContext, type_: str, name: str,
     generic = resource_outputs(context, type_, name, inputs, read=read,
                                identifiers_only=type_ in RESOURCE_SYNTHS and not read) \
         if custom else {}
-    return resource_id, {**generic, **inputs, **computed}
+    return resource_id, {**generic, **echoed_inputs(type_, inputs), **computed}
 
 
 def synthesize_call(context: CloudContext, token: str, args: Mapping[str, Any]) -> dict:
@@ -221,14 +221,35 @@ def _generic(request: ResourceRequest) -> tuple[str, Computed]:
         return "", {}
     if request.type.startswith("pulumi:providers:"):
         return request.uuid("provider"), {}
+    parts = request.type.split(":")
+    if parts[0] in ("azure-native", "azure") and len(parts) == 3:
+        resource_id = _azure_resource_id(request, parts)
+        return resource_id, {"id": resource_id}
     resource_id = request.autoname()
     computed: Computed = {"id": resource_id}
-    parts = request.type.split(":")
     if parts[0] == "aws" and len(parts) == 3 and "arn" not in request.inputs:
         service = arn_service(request.type)
         kind = "".join(f"-{c.lower()}" if c.isupper() else c for c in parts[2]).lstrip("-")
         computed["arn"] = request.context.arn(service, f"{kind}/{resource_id}")
     return resource_id, computed
+
+
+def _azure_resource_id(request: ResourceRequest, parts: list[str]) -> str:
+    """An Azure Resource Manager id, as azure-native and azure resources have
+    (``/subscriptions/<guid>/resourceGroups/<group>[/providers/Microsoft.<ns>/<types>/<name>]``):
+    programs split it (``id.split("/")[2]`` is the subscription)."""
+    subscription = str(uuid.UUID(bytes=hashlib.shake_256(
+        f"{request.context.seed}|{request.context.account_id}|subscription".encode()).digest(16)))
+    kind = parts[2].rsplit("/", 1)[-1].split("/")[-1]
+    name = request.autoname("resourceGroupName" if kind == "ResourceGroup" else "name")
+    if kind == "ResourceGroup":
+        return f"/subscriptions/{subscription}/resourceGroups/{name}"
+    group = request.inputs.get("resourceGroupName")
+    group = group if isinstance(group, str) and group else f"{request.name}-rg"
+    namespace = parts[1].split("/")[0]
+    plural = f"{kind[:1].lower()}{kind[1:]}s"
+    return (f"/subscriptions/{subscription}/resourceGroups/{group}/providers/"
+            f"Microsoft.{namespace[:1].upper()}{namespace[1:]}/{plural}/{name}")
 
 
 # ------------------------------------------------------------------------------------------

@@ -116,3 +116,48 @@ def test_an_enum_output_is_one_of_the_sdks_values_for_a_lookup_and_unknown_for_a
     resource = sdk_types._Values(CONTEXT, "x:y/z:Z", "n", lookup=False)
     assert lookup.of("mode", Mode) == "fast"
     assert resource.of("mode", Mode) == UNKNOWN_WIRE
+
+
+def test_an_echoed_input_takes_the_container_shape_of_the_output_or_becomes_unknown():
+    from collections.abc import Mapping, Sequence
+    from typing import Optional
+
+    from pgiam.program.sdk_types import conform
+
+    class Identity:  # an output class as the SDKs declare them: getters with engine names
+        pass
+
+    import pulumi
+
+    @pulumi.getter(name="userAssignedIdentities")
+    def user_assigned(self) -> Optional[Mapping[str, str]]:
+        ...
+
+    @pulumi.getter(name="type")
+    def kind(self) -> str:
+        ...
+
+    user_assigned.__annotations__ = {"return": Optional[Mapping[str, str]]}  # not a string
+    kind.__annotations__ = {"return": str}
+    Identity.user_assigned_identities = property(user_assigned)
+    Identity.type = property(kind)
+    # azure-native: a list of ids going in, a map coming out; the scalar next to it is kept
+    echoed = conform({"type": "UserAssigned", "userAssignedIdentities": ["/id/1"]}, Identity)
+    assert echoed == {"type": "UserAssigned", "userAssignedIdentities": UNKNOWN_WIRE}
+    # the right shapes pass through, nested
+    assert conform({"userAssignedIdentities": {"/id/1": "x"}}, Identity) == {"userAssignedIdentities": {"/id/1": "x"}}
+    assert conform(["a", "b"], Sequence[str]) == ["a", "b"]
+    assert conform({"strategy": "Single"}, Sequence[str]) == UNKNOWN_WIRE
+    assert conform("5432", int) == "5432"            # scalars are never judged
+    assert conform(UNKNOWN_WIRE, Sequence[str]) == UNKNOWN_WIRE
+
+
+def test_azure_resources_get_resource_manager_ids():
+    _, group = synthesize_resource(CONTEXT, "azure-native:resources:ResourceGroup", "rg",
+                                   {"resourceGroupName": "shop"})
+    assert group["id"].split("/")[1:3][0] == "subscriptions" and group["id"].endswith("/resourceGroups/shop")
+    _, account = synthesize_resource(CONTEXT, "azure-native:storage:StorageAccount", "sa",
+                                     {"resourceGroupName": "shop", "accountName": "shopdata"})
+    parts = account["id"].split("/")
+    assert parts[3:5] == ["resourceGroups", "shop"] and parts[5:7] == ["providers", "Microsoft.Storage"]
+    assert parts[7] == "storageAccounts"
