@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
                         help="give up on a program still running under the mocks after this "
                              "long, exit 2 (default: 120)")
+    parser.add_argument("--stack-output", action="append", default=[], metavar="STACK:KEY=VALUE",
+                        help="an output of another stack a pulumi.StackReference reads (repeatable; "
+                             "VALUE is JSON or text); without it those outputs are unknown")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
 
@@ -56,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         report = preview(PreviewOptions(
             program=args.program, policy_pack=args.policy_pack, stack=args.stack,
             config=list(args.config), mode=args.mode, policy_config=args.policy_config,
-            organization=args.organization, timeout=args.timeout))
+            organization=args.organization, timeout=args.timeout,
+            stack_outputs=list(args.stack_output)))
     except ProgramTimeout as error:
         if not _is_command_line_process():
             raise

@@ -10,11 +10,17 @@ plus what the engine does that plain mocks do not.
 * A policy document given as an object (pulumi-aws' ``PolicyDocumentArgs``) comes back as the
   JSON text the provider returns (the output is typed ``str``), unknown while it holds unknowns.
 * A stack reference (``pulumi.StackReference``) reads another stack's outputs from a backend,
-  which an offline run does not have: it is refused with a clear error.
+  which an offline run does not have: its outputs are the values the user passed
+  (``--stack-output STACK:KEY=VALUE``), else, at ``--mode preview``, unknown, so what depends on
+  them is deferred, never judged on an invented value
+  (:attr:`OfflineMocks.unknown_stack_references` names them); ``--mode up`` without them is
+  refused, naming the option.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pgiam.errors import PgiamError
@@ -37,8 +43,26 @@ _PARTITION_PREFIXES = (("us-gov-", "aws-us-gov"), ("cn-", "aws-cn"), ("us-isob-"
                        ("us-iso-", "aws-iso"), ("eusc-", "aws-eusc"))
 
 
-class StackReferenceError(PgiamError):
-    """The program reads another stack's outputs, which an offline preview cannot."""
+class StackOutputError(PgiamError):
+    """A ``--stack-output`` that is not ``STACK:KEY=VALUE``."""
+
+
+def parse_stack_outputs(items: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``--stack-output org/project/stack:KEY=VALUE`` options -> {stack: {key: value}}; a VALUE
+    that is JSON (a number, a list, an object, ``true``) is taken as such, else as text."""
+    outputs: dict[str, dict[str, Any]] = {}
+    for item in items:
+        stack, colon, assignment = item.partition(":")
+        key, equals, text = assignment.partition("=")
+        if not (colon and equals and stack.strip() and key.strip()):
+            raise StackOutputError(f"--stack-output {item!r}: expected STACK:KEY=VALUE "
+                                   "(e.g. acme/network/prod:vpcId=vpc-0abc)")
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        outputs.setdefault(stack.strip(), {})[key.strip()] = value
+    return outputs
 
 
 def cloud_context(config: dict[str, str] | Any) -> CloudContext:
@@ -93,14 +117,37 @@ def _known_part(value: Any) -> Any:
 
 
 class OfflineMocks(RecordingMocks):
-    """RecordingMocks with unknown computed attributes at preview and stack references refused."""
+    """RecordingMocks with unknown computed attributes at preview, and stack references answered
+    from ``stack_outputs`` or unknown."""
+
+    def __init__(self, context: CloudContext | None = None, *,
+                 stack_outputs: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> None:
+        super().__init__(context, **options)
+        self.stack_outputs = {name: dict(values) for name, values in (stack_outputs or {}).items()}
+        self.unknown_stack_references: list[str] = []
+
+    def _stack_reference(self, args: Any) -> tuple[str, dict]:
+        from pulumi.output import UNKNOWN
+
+        stack = str(args.inputs.get("name") or args.name)
+        given = self.stack_outputs.get(stack)
+        if given is None:
+            if self.computed:
+                # after ``up`` a program's code runs on every value (an unknown would reach it as
+                # None): values are needed, and nothing would stand for them but invention
+                raise StackOutputError(
+                    f"the program reads pulumi.StackReference({stack!r}), whose outputs cannot be "
+                    f"read offline: --mode up needs them, pass --stack-output {stack}:KEY=VALUE for "
+                    "each output the program reads (or use --mode preview, where they are unknown "
+                    "and what depends on them is deferred)")
+            if stack not in self.unknown_stack_references:
+                self.unknown_stack_references.append(stack)
+            return stack, {"name": stack, "outputs": UNKNOWN, "secretOutputNames": UNKNOWN}
+        return stack, {"name": stack, "outputs": dict(given), "secretOutputNames": []}
 
     def new_resource(self, args: Any) -> tuple[str | None, dict]:
         if args.typ == STACK_REFERENCE:
-            raise StackReferenceError(
-                f"the program reads stack outputs through pulumi.StackReference({args.name!r}); "
-                "an offline preview has no backend to read them from (stack references are out "
-                "of scope: pass the values as configuration instead)")
+            return self._stack_reference(args)
         resource_id, state = super().new_resource(args)
         _documents_as_text(args.typ, state)
         if self.computed:

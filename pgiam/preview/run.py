@@ -39,6 +39,8 @@ class PreviewOptions:
     organization: str = "organization"
     # seconds the program may run under the mocks before the preview gives up on it
     timeout: float = 120.0
+    # another stack's outputs a pulumi.StackReference reads: "org/project/stack:KEY=VALUE"
+    stack_outputs: list[str] = field(default_factory=list)
 
 
 class ProgramTimeout(PgiamError):
@@ -142,7 +144,7 @@ def _analyse(project: Any, config: Any, running: Any, policy_config: dict[str, A
              options: PreviewOptions, dry_run: bool) -> PreviewReport:
     from pgiam.preview.analysis import AnalysisSession
     from pgiam.preview.engine_view import EngineViewBuilder, engine_view
-    from pgiam.preview.offline_mocks import OfflineMocks, cloud_context
+    from pgiam.preview.offline_mocks import OfflineMocks, cloud_context, parse_stack_outputs
     from pgiam.program.runner import ProgramError, run_program
 
     session = AnalysisSession(running, project=project.name, stack=config.stack,
@@ -152,7 +154,8 @@ def _analyse(project: Any, config: Any, running: Any, policy_config: dict[str, A
     worker = _AnalyzeWorker(running, session, EngineViewBuilder(project.name, config.stack,
                                                                 config.values))
     worker.start()
-    mocks = OfflineMocks(cloud_context(config.values), computed=not dry_run, resource_references=True)
+    mocks = OfflineMocks(cloud_context(config.values), computed=not dry_run, resource_references=True,
+                         stack_outputs=parse_stack_outputs(options.stack_outputs))
     registered: list[str] = []
 
     def on_register(resource: Any) -> None:
@@ -180,6 +183,10 @@ def _analyse(project: Any, config: Any, running: Any, policy_config: dict[str, A
     warnings.extend(f"{key} is a required secret that is not set: previewed with a placeholder "
                     f"secret (a preview reads no secret value; pass --config {key}=VALUE to use one)"
                     for key in config.placeholder_secrets)
+    warnings.extend(f"pulumi.StackReference({stack!r}): its outputs cannot be read offline, so "
+                    f"they are unknown and what depends on them is deferred (pass "
+                    f"--stack-output {stack}:KEY=VALUE to preview with values)"
+                    for stack in mocks.unknown_stack_references)
     return PreviewReport(project=project.name, stack=config.stack, mode=options.mode,
                          pack=result.pack, resources=len(view), violations=result.violations,
                          deferred=result.deferred, warnings=warnings)

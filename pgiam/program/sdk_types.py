@@ -418,8 +418,46 @@ def call_result(context: Any, token: str, args: Mapping[str, Any]) -> dict[str, 
     function = _snake(token.rsplit(":", 1)[-1]).removeprefix("get_").replace("_", "-")
     values = _Values(context, token, f"{function}-{seed.hexdigest()[:6]}", lookup=True)
     values.kind = function  # an ARN names the thing looked up (parameter/...), not the function
-    result = {key: values.of(key, hint) for key, hint in _output_properties(cls).items()}
+    fields = _output_properties(cls)
+    result = {key: values.of(key, hint) for key, hint in fields.items()}
     for key, value in args.items():
         if key in result and value is not None:
-            result[key] = value
+            echoed = _as_field(value, fields[key])
+            if echoed is not _MISFIT:
+                result[key] = echoed
     return result
+
+
+_MISFIT = object()
+
+
+def _as_field(value: Any, hint: Any) -> Any:
+    """An argument echoed into the result field of the same name, as the provider would return
+    it: ``"true"``/``"false"`` and number strings as the bool or number the field declares
+    (``get_ami(most_recent="true")``: the provider's schema converts, the SDK's result checks the
+    type); ``_MISFIT`` when it cannot be that type, or has another container shape."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union:
+        options = [arg for arg in args if arg is not type(None)]
+        if len(options) != 1:
+            return value
+        hint = options[0]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        return {"true": True, "false": False}.get(text, _MISFIT) if isinstance(value, str) else _MISFIT
+    if hint in (int, float):
+        if isinstance(value, bool):
+            return _MISFIT
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return _MISFIT
+        return int(number) if hint is int and number.is_integer() else number
+    if hint is str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else _MISFIT
+    conformed = conform(value, hint)
+    return _MISFIT if conformed == UNKNOWN_WIRE else conformed

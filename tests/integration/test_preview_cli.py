@@ -158,8 +158,10 @@ def _broken_pack(tmp_path):
      "network (at helpers.py:5)"),
     (lambda t: (INFRA, *INFRA_CONFIG, "--config", "iam-postgres:namespace=Demo"),
      "failed: iam-postgres:namespace: is not a valid Kubernetes namespace name"),
-    (lambda t: (PROGRAMS / "stack_reference",),
-     "pulumi.StackReference('acme/network/prod'); an offline preview has no backend"),
+    (lambda t: (PROGRAMS / "stack_reference", "--mode", "up"),
+     "--mode up needs them, pass --stack-output acme/platform/prod:KEY=VALUE"),
+    (lambda t: (PROGRAMS / "stack_reference", "--stack-output", "acme/platform/prod"),
+     "--stack-output 'acme/platform/prod': expected STACK:KEY=VALUE"),
     (lambda t: (t,), "is not a Pulumi project: no Pulumi.yaml"),
     (lambda t: (_needs_plain_config(t),), "missing configuration value 'needs:vpcId'"),
     (lambda t: (INFRA, *INFRA_CONFIG, "--policy-pack", str(t / "missing")),
@@ -178,7 +180,7 @@ def _broken_pack(tmp_path):
                          "import pulumi_kubernetes as k8s\n"
                          "k8s.core.v1.Secret('s', string_data=['not', 'a', 'map'])\n"),),
      "AssertionError: While processing resource: 's'"),
-], ids=["program-raises", "program-run-error", "stack-reference", "not-a-project",
+], ids=["program-raises", "program-run-error", "stack-reference-up-without-outputs", "stack-output-malformed", "not-a-project",
         "missing-config", "pack-missing", "pack-fails-to-start", "policy-config-missing",
         "nodejs-runtime", "invalid-pulumi-yaml", "malformed-config-flag", "pack-is-a-file",
         "multi-line-sdk-error"])

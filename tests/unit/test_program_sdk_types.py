@@ -161,3 +161,13 @@ def test_azure_resources_get_resource_manager_ids():
     parts = account["id"].split("/")
     assert parts[3:5] == ["resourceGroups", "shop"] and parts[5:7] == ["providers", "Microsoft.Storage"]
     assert parts[7] == "storageAccounts"
+
+
+def test_a_lookups_arguments_are_echoed_in_the_type_its_result_declares():
+    # get_ami(most_recent="true"): the provider converts; the SDK's result checks for a bool
+    result = synthesize_call(CONTEXT, "aws:ec2/getAmi:getAmi",
+                             {"mostRecent": "true", "owners": ["amazon"], "nameRegex": "^amzn2"})
+    assert result["mostRecent"] is True
+    assert result["owners"] == ["amazon"] and result["nameRegex"] == "^amzn2"
+    # an argument that cannot be the declared type keeps the generated value
+    assert isinstance(synthesize_call(CONTEXT, "aws:ec2/getAmi:getAmi", {"mostRecent": "soon"})["mostRecent"], bool)
