@@ -37,10 +37,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pgiam.program.runner import SIG_KEY  # marks a secret or a resource reference on the wire
+
 # pulumi's wire sentinel for "unknown" (pulumi.runtime.rpc.UNKNOWN); a mock answering it gives the
 # program an unknown Output, as the engine does at preview.
 UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-_SIG_KEY = "4dabf18193072939515e22adb298388d"  # marks a secret or resource reference (pulumi.runtime.rpc)
 # Carried by every string a data source's result is given without knowing it.
 INVENTED_MARK = "pgiam-unknown-"
 _MAX_DEPTH = 4
@@ -219,7 +220,7 @@ def conform(value: Any, hint: Any, depth: int = 0) -> Any:
     input's shape where it expects the output's. Scalars are left as they are."""
     if value is None or value == UNKNOWN_WIRE or depth > 2 * _MAX_DEPTH:
         return value
-    if isinstance(value, dict) and _SIG_KEY in value:
+    if isinstance(value, dict) and SIG_KEY in value:
         return value  # a secret or a resource reference, as the engine sends them
     if resource_typed(hint):
         return UNKNOWN_WIRE

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import ssl
 from pathlib import Path
 
@@ -26,6 +25,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from pgiam.localcloud.statedir import write_secret
 
 CERTIFICATE_FILE = "checker.pem"
 KEY_FILE = "checker-key.pem"
@@ -61,9 +62,7 @@ def checker_tls_context(directory: Path, address: str) -> tuple[ssl.SSLContext, 
     certificate, private_key = pinned_certificate(address)
     cert_file, key_file = directory / CERTIFICATE_FILE, directory / KEY_FILE
     cert_file.write_bytes(certificate)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(private_key)
+    write_secret(key_file, private_key)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     context.num_tickets = 0  # each login is a new backend process: a session ticket is never reused

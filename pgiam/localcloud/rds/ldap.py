@@ -5,9 +5,10 @@ no diagnostic message. An UnbindRequest, anything else, garbage, an oversized me
 silent client closes the connection; other connections are served meanwhile.
 
 The responder speaks LDAP over TLS (``ldaps``, the TLS handshake first, done by OpenSSL on a
-non-blocking socket: :mod:`.socket_channel`) when given a server context: PostgreSQL's ``pg_hba.conf`` names ``ldapscheme=ldaps`` and its libldap verifies the
-certificate against the checker's pinned one (:mod:`.checker_tls`; ``LDAPTLS_CACERT``,
-``LDAPTLS_REQCERT=demand`` in the postmaster's environment), so a process that binds the port while the daemon is gone cannot
+non-blocking socket: :mod:`.socket_channel`) when given a server context: PostgreSQL's
+``pg_hba.conf`` names ``ldapscheme=ldaps`` and its libldap verifies the certificate against the
+checker's pinned one (:mod:`.checker_tls`; ``LDAPTLS_CACERT``, ``LDAPTLS_REQCERT=demand`` in the
+postmaster's environment), so a process that binds the port while the daemon is gone cannot
 answer "success" for a login: the database accepts only what this checker accepted.
 
 Capacity: idle connections are cheap (asyncio), but bounded. When a connection arrives at the
